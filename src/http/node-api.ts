@@ -1,0 +1,99 @@
+// What the HTTP layer needs from a node. The runtime implements it; tests implement fakes.
+// HTTP never sees Raft messages, only these calls and their typed errors.
+
+export interface UrlRecord {
+  code: string;
+  /** The long URL, normalized (WHATWG URL href). */
+  url: string;
+  /** Milliseconds since the epoch, decided by the leader at proposal time. */
+  createdAt: number;
+}
+
+export interface CreateResult extends UrlRecord {
+  /** false when the URL already had a code: the existing record is returned. */
+  created: boolean;
+}
+
+export interface CreateCommandInput {
+  code: string;
+  url: string;
+  createdAt: number;
+}
+
+export interface MemberInfo {
+  id: number;
+  httpUrl: string;
+  raftAddr: string;
+  voter: boolean;
+  /** Known on the leader only. */
+  matchIndex?: number;
+}
+
+export interface ClusterStatus {
+  id: number;
+  role: 'leader' | 'follower' | 'candidate' | 'pre-candidate';
+  term: number;
+  leaderId: number;
+  leaderUrl: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  members: MemberInfo[];
+}
+
+export interface JoinRequest {
+  id: number;
+  httpUrl: string;
+  raftAddr: string;
+}
+
+export interface NodeApi {
+  /** Proposes a create and resolves once it is committed and applied on this (leader) node. */
+  createShortUrl(input: CreateCommandInput): Promise<CreateResult>;
+  /** Local read from this node's copy. */
+  lookup(code: string): UrlRecord | undefined;
+  status(): ClusterStatus;
+  /** Leader only: adds a member (as learner, promoted once caught up). Resolves with the membership. */
+  addMember(request: JoinRequest): Promise<MemberInfo[]>;
+  /** Leader only: removes a member. Resolves with the membership. */
+  removeMember(id: number): Promise<MemberInfo[]>;
+  /** Knows a leader and has applied what it was behind at start or join. */
+  isReady(): boolean;
+}
+
+/** This node cannot take writes. leaderId 0 / leaderUrl null: no leader is known (HTTP 503). */
+export class NotLeaderError extends Error {
+  constructor(
+    readonly leaderId: number,
+    readonly leaderUrl: string | null,
+  ) {
+    super(leaderId ? `this node is not the leader; send writes to node ${leaderId}` : 'no leader is known');
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** The write was proposed but did not commit in time; it may still commit later (HTTP 504). */
+export class CommitTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the write did not commit within ${timeoutMs} ms; it may still be applied`);
+    this.name = 'CommitTimeoutError';
+  }
+}
+
+/** A request the cluster refuses as it stands, e.g. a second membership change while one is pending. */
+export class ConflictError extends Error {
+  constructor(
+    readonly errorCode: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The node is shutting down or otherwise cannot serve the request now (HTTP 503). */
+export class UnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnavailableError';
+  }
+}

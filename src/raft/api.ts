@@ -1,0 +1,66 @@
+// The public contract of the consensus core: how the runtime (and the simulation) drives it.
+import type { ConfState, Entry, HardState, NodeId, Ready, Role, SnapshotMeta } from './types.js';
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Ticks without hearing from a leader before a follower campaigns; randomized in [n, 2n). */
+  electionTicks: number;
+  /** Ticks between leader heartbeats; must be well below electionTicks. */
+  heartbeatTicks: number;
+  /** Caps one AppendEntries: at most this many entries ... */
+  maxEntriesPerMessage: number;
+  /** ... and about this many bytes of entry data. */
+  maxBytesPerMessage: number;
+  /** Pipelining window: AppendEntries in flight to one follower before waiting for acks. */
+  maxInflightMessages: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /** Source of randomness for election timeouts: seeded in simulations, Math.random in production. */
+  random: () => number;
+}
+
+export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  maxEntriesPerMessage: 512,
+  maxBytesPerMessage: 1 << 20,
+  maxInflightMessages: 64,
+  preVote: true,
+  checkQuorum: true,
+};
+
+/** What a node had on disk when it (re)starts. A brand-new cluster member passes its ConfState. */
+export interface PersistedState {
+  hardState: HardState;
+  /** The stored log after the snapshot (if any), contiguous and in index order. */
+  entries: Entry[];
+  /** The latest snapshot; the log starts right after snapshot.index. */
+  snapshot?: SnapshotMeta;
+  /** Membership to start with when neither the snapshot nor the log says otherwise. */
+  confState: ConfState;
+  /** Highest index already applied to the state machine (entries up to it are not handed out again). */
+  applied: number;
+}
+
+export interface ProposalTicket {
+  index: number;
+  term: number;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  vote: NodeId;
+  leaderId: NodeId;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  /** Index of the last entry known durable on this node. */
+  persistedIndex: number;
+  confState: ConfState;
+  /** Leader only: per-follower replication progress. */
+  progress: Map<NodeId, { matchIndex: number; nextIndex: number; state: string; recentActive: boolean }>;
+  /** Set while a leadership transfer is under way. */
+  leadTransferee: NodeId;
+}
