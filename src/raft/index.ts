@@ -1,0 +1,7 @@
+// The consensus core's public surface.
+export * from './api.js';
+export * from './bootstrap.js';
+export * from './confchange.js';
+export * from './errors.js';
+export { RaftNode } from './raft-node.js';
+export * from './types.js';

@@ -1,0 +1,831 @@
+// The consensus core: a deterministic state machine in the style of etcd's raft. Messages and
+// ticks go in; a Ready batch (state to persist, messages to send, entries to apply) comes out.
+// No clocks, disks or sockets here: the runtime (src/node/) and the simulation (test/raft/) drive it.
+import type { PersistedState, ProposalTicket, RaftConfig, RaftStatus } from './api.js';
+import { applyConfChange, decodeConfChange, encodeConfChange, type ConfChange } from './confchange.js';
+import { NotLeaderError, ProposalRejectedError } from './errors.js';
+import { RaftLog } from './log.js';
+import { Progress, ProgressState } from './progress.js';
+import { hasQuorum, quorumMatchIndex, tallyVotes, VoteResult } from './quorum.js';
+import { ReadOnlyQueue } from './read-only.js';
+import {
+  EMPTY_BYTES,
+  emptyMessage,
+  EntryType,
+  MessageType,
+  NONE,
+  Role,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type ReadState,
+  type Ready,
+  type SnapshotMeta,
+  type SoftState,
+} from './types.js';
+
+/** Vote context marking an election started by leadership transfer: it bypasses leader leases. */
+const CAMPAIGN_TRANSFER = new Uint8Array([0x74]);
+/** At most this many committed entries per Ready, so a long replay does not stall the runtime. */
+const MAX_COMMITTED_PER_READY = 4096;
+
+/** Responses and vote requests promise what this node has persisted: they wait for the disk. */
+const AFTER_PERSIST = new Set<MessageType>([
+  MessageType.Vote,
+  MessageType.VoteResp,
+  MessageType.PreVote,
+  MessageType.PreVoteResp,
+  MessageType.AppResp,
+  MessageType.HeartbeatResp,
+]);
+
+function isTransfer(context: Uint8Array): boolean {
+  return context.length === 1 && context[0] === CAMPAIGN_TRANSFER[0];
+}
+
+export class RaftNode {
+  readonly id: NodeId;
+  private readonly cfg: RaftConfig;
+  private term: number;
+  private vote: NodeId;
+  private leaderId: NodeId = NONE;
+  private role: Role = Role.Follower;
+  private readonly log: RaftLog;
+  private conf: ConfState;
+  private readonly progress = new Map<NodeId, Progress>();
+  private readonly votes = new Map<NodeId, boolean>();
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+
+  /** Index of the latest membership change proposed; a new one waits until it is applied. */
+  private pendingConfIndex = 0;
+  private leadTransferee: NodeId = NONE;
+  private readonly readOnly = new ReadOnlyQueue();
+  /** ReadIndex requests that arrived before this leader committed an entry of its own term. */
+  private pendingReadIndex: Array<{ context: Uint8Array; from: NodeId }> = [];
+
+  private msgs: Message[] = [];
+  private msgsAfterPersist: Message[] = [];
+  private readStates: ReadState[] = [];
+  /** Proposals or a commit advance happened: followers get AppendEntries at the next flush. */
+  private broadcastPending = false;
+  private pendingSnapshot: SnapshotMeta | undefined;
+
+  private prevHardState: HardState;
+  private prevSoftState: SoftState;
+  private outstanding: Ready | undefined;
+
+  constructor(config: RaftConfig, persisted: PersistedState) {
+    if (config.heartbeatTicks >= config.electionTicks) {
+      throw new Error('heartbeatTicks must be smaller than electionTicks');
+    }
+    this.id = config.id;
+    this.cfg = config;
+    this.term = persisted.hardState.term;
+    this.vote = persisted.hardState.vote;
+    const snap = persisted.snapshot;
+    this.log = new RaftLog({
+      snapshotIndex: snap?.index ?? 0,
+      snapshotTerm: snap?.term ?? 0,
+      entries: persisted.entries,
+      commit: persisted.hardState.commit,
+      applied: persisted.applied,
+    });
+    this.conf = persisted.confState;
+    this.resetProgress();
+    this.resetRandomizedElectionTimeout();
+    this.prevHardState = this.hardState();
+    this.prevSoftState = { leaderId: NONE, role: Role.Follower };
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  tick(): void {
+    if (this.role === Role.Leader) this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  propose(data: Uint8Array): ProposalTicket {
+    return this.appendProposal(EntryType.Normal, data);
+  }
+
+  proposeConfChange(cc: ConfChange): ProposalTicket {
+    if (this.role === Role.Leader && this.pendingConfIndex > this.log.applied) {
+      throw new ProposalRejectedError('a membership change is already in progress; retry when it completes');
+    }
+    const ticket = this.appendProposal(EntryType.ConfChange, encodeConfChange(cc));
+    this.pendingConfIndex = ticket.index;
+    return ticket;
+  }
+
+  readIndex(context: Uint8Array): void {
+    if (this.role === Role.Leader) {
+      this.leaderReadIndex(context, this.id);
+    } else if (this.leaderId !== NONE) {
+      const m = emptyMessage(MessageType.ReadIndex, this.id, this.leaderId, this.term);
+      m.context = context;
+      this.send(m);
+    } else {
+      throw new NotLeaderError(NONE);
+    }
+  }
+
+  transferLeadership(to: NodeId): void {
+    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
+    if (to === this.id || !this.conf.voters.includes(to)) return;
+    if (this.leadTransferee === to) return;
+    this.leadTransferee = to;
+    // The transfer must finish within one election timeout or it is abandoned.
+    this.electionElapsed = 0;
+    const pr = this.progress.get(to)!;
+    if (pr.matchIndex === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.sendAppend(to, true);
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        // Leader lease (with CheckQuorum): while we hear from a live leader, ignore campaigns from
+        // nodes that merely timed out, e.g. one coming back from a partition.
+        const inLease =
+          this.cfg.checkQuorum && this.leaderId !== NONE && this.electionElapsed < this.cfg.electionTicks;
+        if (inLease && !isTransfer(m.context)) return;
+      }
+      if (m.type === MessageType.PreVote) {
+        // A pre-vote never changes our term.
+      } else if (m.type === MessageType.PreVoteResp && !m.reject) {
+        // We asked at term+1; the grant carries that term, which we take only when we campaign.
+      } else if (
+        m.type === MessageType.App ||
+        m.type === MessageType.Heartbeat ||
+        m.type === MessageType.Snapshot
+      ) {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === MessageType.App || m.type === MessageType.Heartbeat)) {
+        // A stale leader that PreVote keeps from ever seeing our term would otherwise never step
+        // down; tell it the current term.
+        this.send(emptyMessage(MessageType.AppResp, this.id, m.from, this.term));
+      } else if (m.type === MessageType.PreVote) {
+        const resp = emptyMessage(MessageType.PreVoteResp, this.id, m.from, this.term);
+        resp.reject = true;
+        this.send(resp);
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case MessageType.PreVote:
+      case MessageType.Vote:
+        this.handleVoteRequest(m);
+        return;
+    }
+
+    switch (this.role) {
+      case Role.Leader:
+        this.stepLeader(m);
+        break;
+      case Role.Candidate:
+      case Role.PreCandidate:
+        this.stepCandidate(m);
+        break;
+      case Role.Follower:
+        this.stepFollower(m);
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  hasReady(): boolean {
+    if (this.outstanding) return false;
+    this.flushBroadcast();
+    const ss = this.softState();
+    return (
+      ss.leaderId !== this.prevSoftState.leaderId ||
+      ss.role !== this.prevSoftState.role ||
+      !sameHardState(this.hardState(), this.prevHardState) ||
+      this.log.persisted < this.log.lastIndex() ||
+      this.pendingSnapshot !== undefined ||
+      this.msgs.length > 0 ||
+      this.msgsAfterPersist.length > 0 ||
+      this.readStates.length > 0 ||
+      this.log.hasNextCommittedEntries()
+    );
+  }
+
+  ready(): Ready {
+    if (this.outstanding) throw new Error('ready() called before advance() of the previous Ready');
+    this.flushBroadcast();
+    const hs = this.hardState();
+    const ss = this.softState();
+    const entries = this.log.unstableEntries();
+    const hardStateChanged = !sameHardState(hs, this.prevHardState);
+    const committedEntries = this.log.nextCommittedEntries(MAX_COMMITTED_PER_READY);
+    const rd: Ready = {
+      softState:
+        ss.leaderId !== this.prevSoftState.leaderId || ss.role !== this.prevSoftState.role ? ss : undefined,
+      hardState: hardStateChanged ? hs : undefined,
+      entries,
+      snapshot: this.pendingSnapshot,
+      messages: this.msgs,
+      messagesAfterPersist: this.msgsAfterPersist,
+      committedEntries,
+      readStates: this.readStates,
+      mustSync:
+        entries.length > 0 ||
+        this.pendingSnapshot !== undefined ||
+        hs.term !== this.prevHardState.term ||
+        hs.vote !== this.prevHardState.vote,
+    };
+    this.msgs = [];
+    this.msgsAfterPersist = [];
+    this.readStates = [];
+    this.pendingSnapshot = undefined;
+    this.prevHardState = hs;
+    this.prevSoftState = ss;
+    // Entries handed out for application count as applied: the runtime applies them in order.
+    if (committedEntries.length > 0) {
+      this.log.appliedTo(committedEntries[committedEntries.length - 1].index);
+      for (const e of committedEntries) {
+        if (e.type === EntryType.ConfChange) this.applyConfChangeEntry(e);
+      }
+    }
+    this.outstanding = rd;
+    return rd;
+  }
+
+  advance(rd: Ready): void {
+    if (rd !== this.outstanding) throw new Error('advance() must be given the outstanding Ready');
+    this.outstanding = undefined;
+    if (rd.entries.length > 0) {
+      const last = rd.entries[rd.entries.length - 1];
+      this.log.stableTo(last.index, last.term);
+    }
+    if (this.role === Role.Leader) {
+      // The leader counts toward the quorum only for entries on its own disk.
+      const self = this.progress.get(this.id);
+      if (self && self.maybeUpdate(this.log.persisted)) this.maybeCommit();
+    }
+  }
+
+  /** Messages that may be sent at once, e.g. while the previous Ready is still being persisted. */
+  drainMessages(): Message[] {
+    this.flushBroadcast();
+    const out = this.msgs;
+    this.msgs = [];
+    return out;
+  }
+
+  status(): RaftStatus {
+    const progress = new Map<NodeId, { matchIndex: number; nextIndex: number; state: string; recentActive: boolean }>();
+    if (this.role === Role.Leader) {
+      for (const [id, pr] of this.progress) {
+        progress.set(id, {
+          matchIndex: pr.matchIndex,
+          nextIndex: pr.nextIndex,
+          state: pr.state,
+          recentActive: pr.recentActive,
+        });
+      }
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leaderId: this.leaderId,
+      commitIndex: this.log.committed,
+      appliedIndex: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      persistedIndex: this.log.persisted,
+      confState: { voters: [...this.conf.voters], learners: [...this.conf.learners] },
+      progress,
+      leadTransferee: this.leadTransferee,
+    };
+  }
+
+  /** Drops log entries up to `index`, which the runtime has captured in a snapshot. */
+  compact(index: number): void {
+    const term = this.log.term(index);
+    if (term === undefined) throw new Error(`cannot compact at ${index}: no such entry`);
+    this.log.compact(index, term);
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  private becomeFollower(term: number, leaderId: NodeId): void {
+    this.reset(term);
+    this.role = Role.Follower;
+    this.leaderId = leaderId;
+  }
+
+  private becomePreCandidate(): void {
+    // PreVote: no term change and no vote cast, so a node that cannot win disturbs nobody.
+    this.role = Role.PreCandidate;
+    this.leaderId = NONE;
+    this.votes.clear();
+    this.electionElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+  }
+
+  private becomeCandidate(): void {
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = Role.Candidate;
+  }
+
+  private becomeLeader(): void {
+    this.reset(this.term);
+    this.role = Role.Leader;
+    this.leaderId = this.id;
+    // Conservatively forbid membership changes until everything before our term is applied.
+    this.pendingConfIndex = this.log.lastIndex();
+    // The no-op lets this leader commit (and so learn the commit index) in its own term (§5.4.2).
+    const noop: Entry = { term: this.term, index: this.log.lastIndex() + 1, type: EntryType.Normal, data: EMPTY_BYTES };
+    this.log.append([noop]);
+    // A cluster of one commits it as soon as its own disk has it (see advance()).
+    this.broadcastPending = true;
+  }
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.leaderId = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.leadTransferee = NONE;
+    this.votes.clear();
+    this.readOnly.reset();
+    this.pendingReadIndex = [];
+    this.broadcastPending = false;
+    this.resetProgress();
+  }
+
+  private resetProgress(): void {
+    this.progress.clear();
+    const next = this.log.lastIndex() + 1;
+    for (const id of this.conf.voters) this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, false));
+    for (const id of this.conf.learners) this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, true));
+    const self = this.progress.get(this.id);
+    if (self) {
+      self.matchIndex = this.log.persisted;
+      self.recentActive = true;
+    }
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTimeout =
+      this.cfg.electionTicks + Math.floor(this.cfg.random() * this.cfg.electionTicks);
+  }
+
+  private promotable(): boolean {
+    return this.conf.voters.includes(this.id);
+  }
+
+  // ---------------------------------------------------------------- ticks
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign(this.cfg.preVote ? 'pre' : 'election');
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum) {
+        const active = hasQuorum(this.conf.voters, (id) => id === this.id || !!this.progress.get(id)?.recentActive);
+        for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+        if (!active) {
+          // Cut off from a majority: stop accepting writes that could never commit.
+          this.becomeFollower(this.term, NONE);
+          return;
+        }
+      }
+      this.leadTransferee = NONE;
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat(this.readOnly.lastPendingContext() ?? EMPTY_BYTES);
+    }
+  }
+
+  // ---------------------------------------------------------------- elections
+
+  private campaign(kind: 'pre' | 'election' | 'transfer'): void {
+    let voteType: MessageType;
+    let term: number;
+    if (kind === 'pre') {
+      this.becomePreCandidate();
+      voteType = MessageType.PreVote;
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteType = MessageType.Vote;
+      term = this.term;
+    }
+    this.votes.set(this.id, true);
+    if (this.pollResult() === VoteResult.Won) {
+      if (kind === 'pre') this.campaign('election');
+      else this.becomeLeader();
+      return;
+    }
+    for (const id of this.conf.voters) {
+      if (id === this.id) continue;
+      const m = emptyMessage(voteType, this.id, id, term);
+      m.index = this.log.lastIndex();
+      m.logTerm = this.log.lastTerm();
+      if (kind === 'transfer') m.context = CAMPAIGN_TRANSFER;
+      this.send(m);
+    }
+  }
+
+  private pollResult(): VoteResult {
+    return tallyVotes(this.conf.voters, this.votes);
+  }
+
+  private handleVoteRequest(m: Message): void {
+    const isPre = m.type === MessageType.PreVote;
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.leaderId === NONE) ||
+      (isPre && m.term > this.term);
+    const respType = isPre ? MessageType.PreVoteResp : MessageType.VoteResp;
+    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      // A granted pre-vote answers at the term asked about; a real vote at our (equal) term.
+      this.send(emptyMessage(respType, this.id, m.from, m.term));
+      if (!isPre) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      const resp = emptyMessage(respType, this.id, m.from, this.term);
+      resp.reject = true;
+      this.send(resp);
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case MessageType.App:
+        this.becomeFollower(m.term, m.from);
+        this.handleAppend(m);
+        return;
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snapshot:
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
+        return;
+      case MessageType.PreVoteResp:
+      case MessageType.VoteResp: {
+        const expected = this.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
+        if (m.type !== expected) return;
+        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+        const result = this.pollResult();
+        if (result === VoteResult.Won) {
+          if (this.role === Role.PreCandidate) this.campaign('election');
+          else this.becomeLeader();
+        } else if (result === VoteResult.Lost) {
+          this.becomeFollower(this.term, NONE);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- follower
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.App:
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleAppend(m);
+        return;
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snapshot:
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleSnapshot(m);
+        return;
+      case MessageType.TimeoutNow:
+        if (this.promotable()) this.campaign('transfer');
+        return;
+      case MessageType.ReadIndexResp:
+        this.readStates.push({ index: m.index, context: m.context });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      // Old news: everything up to our commit index certainly matches the leader.
+      const resp = emptyMessage(MessageType.AppResp, this.id, m.from, this.term);
+      resp.index = this.log.committed;
+      this.send(resp);
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    const resp = emptyMessage(MessageType.AppResp, this.id, m.from, this.term);
+    if (lastNew !== undefined) {
+      resp.index = lastNew;
+    } else {
+      // Fast backtracking: tell the leader the last index that could still match, and its term,
+      // so it skips a whole term of mismatching entries per round trip.
+      const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
+      resp.index = m.index;
+      resp.reject = true;
+      resp.rejectHint = hint.index;
+      resp.hintTerm = hint.term;
+    }
+    this.send(resp);
+  }
+
+  private handleHeartbeat(m: Message): void {
+    // The leader sends min(its commit, our match), so this never runs past what matches.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    const resp = emptyMessage(MessageType.HeartbeatResp, this.id, m.from, this.term);
+    resp.context = m.context;
+    this.send(resp);
+  }
+
+  private handleSnapshot(m: Message): void {
+    const meta = m.snapshot;
+    if (!meta) return;
+    const resp = emptyMessage(MessageType.AppResp, this.id, m.from, this.term);
+    if (meta.index <= this.log.committed) {
+      resp.index = this.log.committed;
+    } else if (this.log.matchTerm(meta.index, meta.term)) {
+      // We already have the snapshot's last entry: just fast-forward the commit index.
+      this.log.commitTo(meta.index);
+      resp.index = this.log.lastIndex();
+    } else {
+      this.log.restoreSnapshot(meta.index, meta.term);
+      this.conf = { voters: [...meta.confState.voters], learners: [...meta.confState.learners] };
+      this.pendingSnapshot = meta;
+      resp.index = meta.index;
+    }
+    this.send(resp);
+  }
+
+  // ---------------------------------------------------------------- leader
+
+  private appendProposal(type: EntryType, data: Uint8Array): ProposalTicket {
+    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
+    // During a transfer new writes would only delay the target catching up; refuse them.
+    if (this.leadTransferee !== NONE) throw new NotLeaderError(NONE);
+    const entry: Entry = { term: this.term, index: this.log.lastIndex() + 1, type, data };
+    this.log.append([entry]);
+    // Sent at the next flush (hasReady/ready/drainMessages), so proposals made in the same
+    // turn of the runtime's event loop share one AppendEntries per follower.
+    this.broadcastPending = true;
+    return { index: entry.index, term: entry.term };
+  }
+
+  private stepLeader(m: Message): void {
+    const pr = this.progress.get(m.from);
+    switch (m.type) {
+      case MessageType.AppResp:
+        if (pr) this.handleAppendResponse(m, pr);
+        return;
+      case MessageType.HeartbeatResp:
+        if (pr) this.handleHeartbeatResponse(m, pr);
+        return;
+      case MessageType.ReadIndex:
+        this.leaderReadIndex(m.context, m.from);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppendResponse(m: Message, pr: Progress): void {
+    pr.recentActive = true;
+    if (m.reject) {
+      let hint = m.rejectHint;
+      if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm).index;
+      if (pr.maybeDecrTo(m.index, hint)) {
+        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+        this.sendAppend(m.from, true);
+      }
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === ProgressState.Probe) pr.becomeReplicate();
+    else if (pr.state === ProgressState.Snapshot && pr.matchIndex >= pr.pendingSnapshot) pr.becomeProbe();
+    else if (pr.state === ProgressState.Replicate) pr.inflights.freeLE(m.index);
+
+    if (this.maybeCommit()) {
+      // maybeCommit schedules a broadcast that carries the new commit index to everyone.
+    } else if (wasPaused || pr.nextIndex <= this.log.lastIndex()) {
+      this.sendAppend(m.from, false);
+    }
+    if (m.from === this.leadTransferee && pr.matchIndex === this.log.lastIndex()) {
+      this.sendTimeoutNow(m.from);
+    }
+  }
+
+  private handleHeartbeatResponse(m: Message, pr: Progress): void {
+    pr.recentActive = true;
+    pr.probeSent = false;
+    // A lost AppendEntries could leave the window full forever; free one slot to retry.
+    if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.matchIndex < this.log.lastIndex()) this.sendAppend(m.from, true);
+
+    if (m.context.length === 0) return;
+    const acks = this.readOnly.recvAck(m.from, m.context);
+    if (!acks) return;
+    const voterAcks = this.conf.voters.filter((id) => acks.has(id)).length;
+    if (voterAcks * 2 <= this.conf.voters.length) return;
+    for (const read of this.readOnly.advance(m.context)) this.answerRead(read.from, read.index, read.context);
+  }
+
+  private leaderReadIndex(context: Uint8Array, from: NodeId): void {
+    if (!this.committedInCurrentTerm()) {
+      // Our commit index may lag the previous leader's until our no-op commits (§6.4 step 1).
+      this.pendingReadIndex.push({ context, from });
+      return;
+    }
+    if (this.conf.voters.length === 1 && this.conf.voters[0] === this.id) {
+      this.answerRead(from, this.log.committed, context);
+      return;
+    }
+    this.readOnly.add(context, this.log.committed, from, this.id);
+    this.bcastHeartbeat(context);
+  }
+
+  private answerRead(to: NodeId, index: number, context: Uint8Array): void {
+    if (to === this.id) {
+      this.readStates.push({ index, context });
+    } else {
+      const resp = emptyMessage(MessageType.ReadIndexResp, this.id, to, this.term);
+      resp.index = index;
+      resp.context = context;
+      this.send(resp);
+    }
+  }
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  private maybeCommit(): boolean {
+    const index = quorumMatchIndex(this.conf.voters, (id) => this.progress.get(id)?.matchIndex ?? 0);
+    // Only entries of the current term are committed by counting replicas (§5.4.2, Figure 8).
+    if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
+    const firstInTerm = !this.committedInCurrentTerm();
+    this.log.commitTo(index);
+    this.broadcastPending = true;
+    if (firstInTerm && this.pendingReadIndex.length > 0) {
+      const waiting = this.pendingReadIndex;
+      this.pendingReadIndex = [];
+      for (const r of waiting) this.leaderReadIndex(r.context, r.from);
+    }
+    return true;
+  }
+
+  private flushBroadcast(): void {
+    if (!this.broadcastPending) return;
+    this.broadcastPending = false;
+    if (this.role !== Role.Leader) return;
+    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, true);
+  }
+
+  /**
+   * Sends what follower `to` is missing, pipelining several AppendEntries in Replicate state until
+   * the in-flight window is full. With `sendIfEmpty`, a message goes out even with no new entries
+   * (to carry the commit index, or as a probe).
+   */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): void {
+    const pr = this.progress.get(to);
+    if (!pr || to === this.id) return;
+    let sentAny = false;
+    while (!pr.isPaused()) {
+      const prevIndex = pr.nextIndex - 1;
+      const prevTerm = this.log.term(prevIndex);
+      if (prevTerm === undefined) {
+        this.sendSnapshotNotice(to, pr);
+        return;
+      }
+      const entries =
+        pr.nextIndex <= this.log.lastIndex()
+          ? this.log.slice(pr.nextIndex, this.log.lastIndex() + 1, this.cfg.maxBytesPerMessage, this.cfg.maxEntriesPerMessage)
+          : [];
+      if (entries.length === 0 && (sentAny || !sendIfEmpty)) return;
+      const m = emptyMessage(MessageType.App, this.id, to, this.term);
+      m.index = prevIndex;
+      m.logTerm = prevTerm;
+      m.entries = entries;
+      m.commit = this.log.committed;
+      this.send(m);
+      pr.sentEntries(entries.length > 0 ? entries[entries.length - 1].index : undefined);
+      sentAny = true;
+      if (entries.length === 0 || pr.state !== ProgressState.Replicate) return;
+    }
+  }
+
+  /** The follower needs entries we compacted: it must install our snapshot (sent out of band). */
+  private sendSnapshotNotice(to: NodeId, pr: Progress): void {
+    if (!pr.recentActive) return;
+    const m = emptyMessage(MessageType.Snapshot, this.id, to, this.term);
+    m.snapshot = {
+      index: this.log.snapshotIndex,
+      term: this.log.snapshotTerm,
+      confState: { voters: [...this.conf.voters], learners: [...this.conf.learners] },
+    };
+    pr.becomeSnapshot(this.log.snapshotIndex);
+    this.send(m);
+  }
+
+  private bcastHeartbeat(context: Uint8Array): void {
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      const m = emptyMessage(MessageType.Heartbeat, this.id, id, this.term);
+      m.commit = Math.min(pr.matchIndex, this.log.committed);
+      m.context = context;
+      this.send(m);
+    }
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send(emptyMessage(MessageType.TimeoutNow, this.id, to, this.term));
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  private applyConfChangeEntry(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    this.conf = applyConfChange(this.conf, cc);
+    const next = this.log.lastIndex() + 1;
+    for (const id of this.conf.voters) {
+      const pr = this.progress.get(id);
+      if (pr) pr.isLearner = false;
+      else this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, false));
+    }
+    for (const id of this.conf.learners) {
+      if (!this.progress.has(id)) this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, true));
+    }
+    for (const id of [...this.progress.keys()]) {
+      if (!this.conf.voters.includes(id) && !this.conf.learners.includes(id)) this.progress.delete(id);
+    }
+    if (this.role !== Role.Leader) return;
+    if (!this.conf.voters.includes(this.id)) {
+      // Removed from the cluster: stop leading so the remaining voters elect one of their own.
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    if (this.leadTransferee !== NONE && !this.conf.voters.includes(this.leadTransferee)) {
+      this.leadTransferee = NONE;
+    }
+    // A smaller quorum may commit more at once; new members need their first AppendEntries.
+    this.maybeCommit();
+    this.broadcastPending = true;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private send(m: Message): void {
+    if (AFTER_PERSIST.has(m.type)) this.msgsAfterPersist.push(m);
+    else this.msgs.push(m);
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  private softState(): SoftState {
+    return { leaderId: this.leaderId, role: this.role };
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
