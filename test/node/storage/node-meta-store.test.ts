@@ -1,0 +1,88 @@
+import type { RootDatabase } from 'lmdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CorruptMetaError } from '../../../src/node/storage/errors.js';
+import { NodeMetaStore, type Membership } from '../../../src/node/storage/node-meta-store.js';
+import { openNodeDatabase } from '../../../src/node/storage/open-database.js';
+import { RaftLogStore } from '../../../src/node/storage/raft-log-store.js';
+import { EntryType } from '../../../src/raft/types.js';
+import { makeTempDir, removeTempDir } from './temp-dir.js';
+
+const membership: Membership = {
+  confState: { voters: [1, 2, 3], learners: [4] },
+  members: [
+    { id: 1, httpUrl: 'http://127.0.0.1:8001', raftAddr: '127.0.0.1:9001' },
+    { id: 2, httpUrl: 'http://127.0.0.1:8002', raftAddr: '127.0.0.1:9002' },
+    { id: 3, httpUrl: 'http://127.0.0.1:8003', raftAddr: '127.0.0.1:9003' },
+    { id: 4, httpUrl: 'http://127.0.0.1:8004', raftAddr: '127.0.0.1:9004' },
+  ],
+  appliedIndex: 17,
+};
+
+describe('NodeMetaStore', () => {
+  let dataDir: string;
+  let root: RootDatabase | undefined;
+
+  beforeEach(async () => {
+    dataDir = await makeTempDir();
+    root = openNodeDatabase(dataDir);
+  });
+
+  afterEach(async () => {
+    await root?.close();
+    root = undefined;
+    await removeTempDir(dataDir);
+  });
+
+  async function reopen(): Promise<NodeMetaStore> {
+    await root?.close();
+    root = openNodeDatabase(dataDir);
+    return new NodeMetaStore(root);
+  }
+
+  it('has no identity or membership in a fresh directory', () => {
+    const store = new NodeMetaStore(root!);
+    expect(store.getIdentity()).toBeUndefined();
+    expect(store.getMembership()).toBeUndefined();
+  });
+
+  it('keeps identity and membership across reopening, alongside the Raft log', async () => {
+    const store = new NodeMetaStore(root!);
+    const log = new RaftLogStore(root!);
+    await store.setIdentity({ nodeId: 2, clusterId: 'cluster-7f3a' });
+    await store.setMembership(membership);
+    await log.save({ term: 1, vote: 2, commit: 0 }, [
+      { term: 1, index: 1, type: EntryType.Normal, data: Uint8Array.of(1) },
+    ]);
+
+    const reopened = await reopen();
+    expect(reopened.getIdentity()).toEqual({ nodeId: 2, clusterId: 'cluster-7f3a' });
+    expect(reopened.getMembership()).toEqual(membership);
+    // The log's sub-databases and this one do not step on each other.
+    expect(new RaftLogStore(root!).load().entries).toHaveLength(1);
+  });
+
+  it('replaces membership with the latest change', async () => {
+    const store = new NodeMetaStore(root!);
+    await store.setMembership(membership);
+    const shrunk: Membership = {
+      confState: { voters: [1, 2], learners: [] },
+      members: membership.members.slice(0, 2),
+      appliedIndex: 40,
+    };
+    await store.setMembership(shrunk);
+    expect((await reopen()).getMembership()).toEqual(shrunk);
+  });
+
+  it('fails loudly on a record of the wrong shape', async () => {
+    const raw = root!.openDB<unknown, string>({ name: 'node-meta', encoding: 'msgpack' });
+    await raw.put('identity', { nodeId: 'two', clusterId: 'c' });
+    await raw.put('membership', {
+      confState: { voters: [1], learners: [] },
+      members: 'nope',
+      appliedIndex: 1,
+    });
+    const store = new NodeMetaStore(root!);
+    expect(() => store.getIdentity()).toThrow(CorruptMetaError);
+    expect(() => store.getMembership()).toThrow(/members/);
+  });
+});
