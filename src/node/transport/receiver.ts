@@ -1,0 +1,119 @@
+// The inbound half of the transport: the server-side handler of Raft.Send. It checks who is
+// talking before anything reaches the consensus core — a node of another cluster (stale address,
+// reused port) must never be able to step our core — and delivers each accepted batch in order.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Message } from '../../raft/types.js';
+import { isAuthorized } from './auth.js';
+import { decodeMessage } from './codec.js';
+import type { ProtoMessageBatch, ProtoSendAck } from './raft-proto.js';
+import type { TransportStats } from './transport-stats.js';
+
+export interface ReceiverOptions {
+  nodeId: number;
+  clusterId: string;
+  authToken?: string;
+  onMessages: (messages: Message[]) => void;
+  stats: TransportStats;
+  logger: Logger;
+}
+
+/** Each refusal reason is logged once per sending node, not once per batch. */
+const MAX_LOGGED_KEYS = 1024;
+
+export class Receiver {
+  /** Ends an open inbound stream; present for every stream still open. */
+  private readonly openStreams = new Set<(status: Partial<grpc.StatusObject>) => void>();
+  private readonly logged = new Set<string>();
+
+  constructor(private readonly options: ReceiverOptions) {}
+
+  /** The Raft.Send implementation to register with a grpc.Server. */
+  readonly handleSend: grpc.handleClientStreamingCall<ProtoMessageBatch, ProtoSendAck> = (call, callback) => {
+    let open = true;
+    const end = (status?: Partial<grpc.StatusObject>): void => {
+      if (!open) return;
+      open = false;
+      this.openStreams.delete(end);
+      if (status === undefined) callback(null, {});
+      else callback(status);
+    };
+    this.openStreams.add(end);
+    call.on('cancelled', () => {
+      open = false;
+      this.openStreams.delete(end);
+    });
+    call.on('error', () => end());
+    call.on('end', () => end());
+
+    if (!isAuthorized(call.metadata, this.options.authToken)) {
+      this.logOnce(`auth:${call.getPeer()}`, { peer: call.getPeer() }, 'refused stream: bad cluster token');
+      return end({ code: grpc.status.UNAUTHENTICATED, details: 'bad cluster token' });
+    }
+    call.on('data', (batch: ProtoMessageBatch) => {
+      if (open) this.onBatch(batch, end);
+    });
+  };
+
+  /** Ends every inbound stream (peers see UNAVAILABLE and reconnect elsewhere or later). */
+  endAll(details: string): void {
+    for (const end of [...this.openStreams]) end({ code: grpc.status.UNAVAILABLE, details });
+  }
+
+  private onBatch(batch: ProtoMessageBatch, end: (status: Partial<grpc.StatusObject>) => void): void {
+    const { nodeId, clusterId, stats, logger } = this.options;
+    if (batch.clusterId !== clusterId) {
+      stats.refused += batch.messages.length;
+      this.logOnce(
+        `cluster:${batch.from}`,
+        { from: batch.from, theirClusterId: batch.clusterId, ourClusterId: clusterId },
+        'refused stream from another cluster',
+      );
+      // End the stream: everything else on it is from the wrong cluster too.
+      return end({
+        code: grpc.status.FAILED_PRECONDITION,
+        details: `cluster id mismatch: this node is in cluster ${clusterId}`,
+      });
+    }
+
+    const accepted: Message[] = [];
+    for (const wire of batch.messages) {
+      // A misaddressed message means the sender's address book is stale; the core must not see it.
+      if (wire.to !== nodeId || wire.from !== batch.from) {
+        stats.refused++;
+        this.logOnce(
+          `misaddressed:${batch.from}`,
+          { from: batch.from, messageFrom: wire.from, to: wire.to, nodeId },
+          'refused message addressed to another node',
+        );
+        continue;
+      }
+      try {
+        accepted.push(decodeMessage(wire));
+      } catch (error) {
+        stats.refused++;
+        this.logOnce(
+          `undecodable:${batch.from}`,
+          { from: batch.from, err: error },
+          'refused undecodable message',
+        );
+      }
+    }
+    if (accepted.length === 0) return;
+    stats.received += accepted.length;
+    try {
+      this.options.onMessages(accepted);
+    } catch (error) {
+      // A bug in the runtime; keep the stream so one bad message does not cut off the peer.
+      logger.error({ err: error, from: batch.from }, 'onMessages threw');
+    }
+  }
+
+  private logOnce(key: string, fields: object, text: string): void {
+    if (this.logged.has(key)) return;
+    if (this.logged.size >= MAX_LOGGED_KEYS) this.logged.clear();
+    this.logged.add(key);
+    this.options.logger.warn(fields, text);
+  }
+}
