@@ -31,6 +31,8 @@ export interface MemberInfo {
 
 export interface ClusterStatus {
   id: number;
+  /** Random id fixed when the cluster is bootstrapped; peers from another cluster are refused. */
+  clusterId: string;
   role: 'leader' | 'follower' | 'candidate' | 'pre-candidate';
   term: number;
   leaderId: number;
@@ -89,6 +91,12 @@ export class ConflictError extends Error {
     this.name = 'ConflictError';
   }
 }
+
+/**
+ * ConflictError.errorCode with which createShortUrl rejects when apply finds the proposed code
+ * already taken by another URL. Not the client's fault: HTTP retries with a fresh code.
+ */
+export const CODE_TAKEN = 'code_taken';
 
 /** The node is shutting down or otherwise cannot serve the request now (HTTP 503). */
 export class UnavailableError extends Error {

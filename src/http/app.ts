@@ -1,0 +1,50 @@
+// The Express app of one node: wires the routes of each area, request logging and JSON errors.
+// It only talks to the node through NodeApi, so tests run it against an in-memory fake.
+import express from 'express';
+import type { Logger } from 'pino';
+import { DEFAULT_MAX_BODY_BYTES } from './body.js';
+import { errorHandler, notFound } from './error-middleware.js';
+import type { NodeApi } from './node-api.js';
+import { requestLogger } from './request-log.js';
+import { registerClusterRoutes } from './routes/cluster.js';
+import { registerCodeRoutes } from './routes/codes.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerShortenRoutes } from './routes/shorten.js';
+import { shortUrlBuilder } from './short-url.js';
+
+export interface HttpAppOptions {
+  node: NodeApi;
+  logger: Logger;
+  /** This node's base URL as clients reach it, e.g. "http://127.0.0.1:8081"; shortUrl = publicUrl/code. */
+  publicUrl: string;
+  /** pino-http access logs (successes at debug, 4xx at info, 5xx at error). Default true. */
+  requestLogging?: boolean;
+  /** Largest accepted request body; larger ones get a 413. Default 16 KiB. */
+  maxBodyBytes?: number;
+}
+
+export function createHttpApp(options: HttpAppOptions): express.Express {
+  const { node, logger } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const shortUrlOf = shortUrlBuilder(options.publicUrl);
+
+  const app = express();
+  app.disable('x-powered-by');
+  // Responses are small and mostly unique (a 302, a fresh code): hashing each body for an ETag
+  // would cost CPU on the hot paths and never save a byte.
+  app.set('etag', false);
+  // No route reads the query string.
+  app.set('query parser', false);
+
+  if (options.requestLogging ?? true) app.use(requestLogger(logger));
+
+  // Fixed paths before /:code, which takes any single segment.
+  registerHealthRoutes(app, { node });
+  registerClusterRoutes(app, { node, maxBodyBytes });
+  registerShortenRoutes(app, { node, shortUrlOf, maxBodyBytes });
+  registerCodeRoutes(app, { node, shortUrlOf });
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,97 @@
+// Turns anything a handler throws into the JSON error the API promises. Pure: no Express, no
+// logging, so the whole status table is visible (and testable) in one place.
+import { CommitTimeoutError, ConflictError, NotLeaderError, UnavailableError } from './node-api.js';
+
+/** An error a handler raises on purpose: it already knows its status and machine code. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorCode: string,
+    message: string,
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ErrorResponse {
+  status: number;
+  body: { error: string; message: string; [extra: string]: unknown };
+  headers?: Readonly<Record<string, string>>;
+  /** True when nothing anticipated this error: it is logged with its stack, the client sees a generic 500. */
+  unexpected: boolean;
+}
+
+/** A short wait before a retry is worth it: an election usually settles well within a second. */
+const RETRY_SOON = { 'Retry-After': '1' } as const;
+
+export function toErrorResponse(err: unknown): ErrorResponse {
+  if (err instanceof HttpError) {
+    return {
+      status: err.status,
+      body: { error: err.errorCode, message: err.message },
+      headers: err.headers,
+      unexpected: false,
+    };
+  }
+  if (err instanceof NotLeaderError) {
+    if (err.leaderId !== 0) {
+      // Clients and the join script follow leaderUrl; the body shape is part of the contract.
+      return {
+        status: 409,
+        body: { error: 'not_leader', message: err.message, leaderId: err.leaderId, leaderUrl: err.leaderUrl },
+        unexpected: false,
+      };
+    }
+    return {
+      status: 503,
+      body: { error: 'no_leader', message: err.message },
+      headers: RETRY_SOON,
+      unexpected: false,
+    };
+  }
+  if (err instanceof CommitTimeoutError) {
+    return { status: 504, body: { error: 'commit_timeout', message: err.message }, unexpected: false };
+  }
+  if (err instanceof UnavailableError) {
+    return {
+      status: 503,
+      body: { error: 'unavailable', message: err.message },
+      headers: RETRY_SOON,
+      unexpected: false,
+    };
+  }
+  if (err instanceof ConflictError) {
+    return { status: 409, body: { error: err.errorCode, message: err.message }, unexpected: false };
+  }
+  const clientError = asExposedClientError(err);
+  if (clientError) return clientError;
+  return { status: 500, body: { error: 'internal', message: 'internal server error' }, unexpected: true };
+}
+
+const CLIENT_ERROR_CODES: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/**
+ * Express and its helpers signal bad requests with a 4xx `status` on the error, e.g. the router's
+ * URIError for a path that is not valid percent-encoding, or body-parser's http-errors. Their
+ * messages are written for clients (http-errors marks the others `expose: false`).
+ */
+function asExposedClientError(err: unknown): ErrorResponse | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { status, expose, message } = err as { status?: unknown; expose?: unknown; message?: unknown };
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 499)
+    return undefined;
+  return {
+    status,
+    body: {
+      error: CLIENT_ERROR_CODES[status] ?? 'client_error',
+      message: expose !== false && typeof message === 'string' ? message : 'bad request',
+    },
+    unexpected: false,
+  };
+}

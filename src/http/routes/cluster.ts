@@ -1,0 +1,42 @@
+// Cluster membership and status. Joins and removals are configuration changes through the Raft
+// log, so they go to the leader only; a follower's NotLeaderError becomes the 409 with leaderUrl
+// that cmd/node.ts --join follows.
+import type { Express, RequestHandler } from 'express';
+import { parseBody } from '../body.js';
+import { methodNotAllowed } from '../error-middleware.js';
+import { HttpError } from '../errors.js';
+import { parseJoinRequest, parseMemberIdParam } from '../join-request.js';
+import type { NodeApi } from '../node-api.js';
+
+export function registerClusterRoutes(app: Express, deps: { node: NodeApi; maxBodyBytes: number }): void {
+  const { node } = deps;
+
+  const status: RequestHandler = (_req, res) => {
+    res.json(node.status());
+  };
+
+  const join: RequestHandler = async (req, res) => {
+    const parsed = parseJoinRequest(req.body);
+    if (!parsed.ok) throw new HttpError(400, 'invalid_request', parsed.message);
+    res.json({ members: await node.addMember(parsed.value) });
+  };
+
+  const remove: RequestHandler = async (req, res) => {
+    const id = parseMemberIdParam(req.params.id as string);
+    if (!id.ok) throw new HttpError(400, 'invalid_request', id.message);
+    res.json({ members: await node.removeMember(id.value) });
+  };
+
+  app
+    .route('/cluster/status')
+    .get(status)
+    .all(methodNotAllowed(['GET', 'HEAD']));
+  app
+    .route('/cluster/join')
+    .post(parseBody(['json'], deps.maxBodyBytes), join)
+    .all(methodNotAllowed(['POST']));
+  app
+    .route('/cluster/members/:id')
+    .delete(remove)
+    .all(methodNotAllowed(['DELETE']));
+}
