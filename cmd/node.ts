@@ -1,0 +1,106 @@
+// Starts one node. Flags win over environment variables:
+//   --id N (NODE_ID)  --http HOST:PORT (HTTP_ADDR)  --raft HOST:PORT (RAFT_ADDR)
+//   --data DIR (DATA_DIR)  [--join URL (JOIN)]  [--public-url URL (PUBLIC_URL)]
+//   [--advertise-raft HOST:PORT (ADVERTISE_RAFT_ADDR)]  [--tick-ms N (TICK_MS)]
+//   [--heartbeat-ticks N] [--election-ticks N]
+import { parseArgs } from 'node:util';
+import { createLogger } from '../src/logger.js';
+import { DEFAULT_TIMING } from '../src/node/runtime.js';
+import { startNode } from '../src/server.js';
+
+const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:PORT --data DIR [--join URL]
+
+  --id N                 this node's id, a positive integer (NODE_ID)
+  --http HOST:PORT       HTTP API address (HTTP_ADDR)
+  --raft HOST:PORT       gRPC address for Raft traffic between nodes (RAFT_ADDR)
+  --data DIR             data directory; an empty one bootstraps or joins, a used one restarts (DATA_DIR)
+  --join URL             HTTP URL of any member of the cluster to join (JOIN)
+  --public-url URL       URL clients use to reach this node, used in shortUrl and leaderUrl (PUBLIC_URL)
+  --advertise-raft ADDR  gRPC address peers use to reach this node (ADVERTISE_RAFT_ADDR)
+  --tick-ms N            length of one Raft tick in ms (TICK_MS, default ${DEFAULT_TIMING.tickMs})
+  --heartbeat-ticks N    ticks between heartbeats (HEARTBEAT_TICKS, default ${DEFAULT_TIMING.heartbeatTicks})
+  --election-ticks N     base election timeout in ticks, randomized up to 2x (ELECTION_TICKS, default ${DEFAULT_TIMING.electionTicks})
+  --no-request-log       turn off per-request HTTP logs (REQUEST_LOG=0)
+  LOG_LEVEL              pino level (default info)`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) fail(`${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+const { values } = parseArgs({
+  options: {
+    id: { type: 'string' },
+    http: { type: 'string' },
+    raft: { type: 'string' },
+    data: { type: 'string' },
+    join: { type: 'string' },
+    'public-url': { type: 'string' },
+    'advertise-raft': { type: 'string' },
+    'tick-ms': { type: 'string' },
+    'heartbeat-ticks': { type: 'string' },
+    'election-ticks': { type: 'string' },
+    'no-request-log': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  strict: true,
+});
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+const env = process.env;
+const nodeId = positiveInt(values.id ?? env.NODE_ID, '--id') ?? fail('--id is required');
+const httpAddr = values.http ?? env.HTTP_ADDR ?? fail('--http is required');
+const raftAddr = values.raft ?? env.RAFT_ADDR ?? fail('--raft is required');
+const dataDir = values.data ?? env.DATA_DIR ?? fail('--data is required');
+const timing = {
+  tickMs: positiveInt(values['tick-ms'] ?? env.TICK_MS, '--tick-ms') ?? DEFAULT_TIMING.tickMs,
+  heartbeatTicks:
+    positiveInt(values['heartbeat-ticks'] ?? env.HEARTBEAT_TICKS, '--heartbeat-ticks') ?? DEFAULT_TIMING.heartbeatTicks,
+  electionTicks:
+    positiveInt(values['election-ticks'] ?? env.ELECTION_TICKS, '--election-ticks') ?? DEFAULT_TIMING.electionTicks,
+};
+const logger = createLogger(nodeId);
+
+let stopping: Promise<void> | undefined;
+async function shutdown(signal: string, stop: () => Promise<void>): Promise<void> {
+  if (stopping) {
+    logger.warn({ signal }, 'second signal: exiting at once');
+    process.exit(130);
+  }
+  logger.info({ signal }, 'shutting down');
+  stopping = stop();
+  await stopping;
+  logger.info('stopped');
+  process.exit(0);
+}
+
+try {
+  const node = await startNode({
+    nodeId,
+    httpAddr,
+    raftAddr,
+    dataDir,
+    join: values.join ?? (env.JOIN || undefined),
+    publicUrl: values['public-url'] ?? (env.PUBLIC_URL || undefined),
+    advertiseRaftAddr: values['advertise-raft'] ?? (env.ADVERTISE_RAFT_ADDR || undefined),
+    timing,
+    requestLogging: !(values['no-request-log'] || env.REQUEST_LOG === '0'),
+    logger,
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => void shutdown(signal, () => node.stop()));
+  }
+} catch (err) {
+  logger.fatal({ err }, 'node failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,17 @@
+// Errors of the Raft runtime that callers (the URL service) turn into HTTP answers.
+
+/** The entry proposed at this index was replaced by another leader's entry: it will never apply. */
+export class ProposalDroppedError extends Error {
+  constructor(index: number) {
+    super(`the write proposed at index ${index} was superseded by a leadership change; retry it`);
+    this.name = 'ProposalDroppedError';
+  }
+}
+
+/** The runtime is stopping: it takes no new work. */
+export class RuntimeStoppedError extends Error {
+  constructor() {
+    super('the node is shutting down');
+    this.name = 'RuntimeStoppedError';
+  }
+}

@@ -1,0 +1,79 @@
+// A new node's side of joining: find the cluster through any member, then ask its leader to add
+// us, following 409 not-leader answers and retrying while there is no leader.
+import type { Logger } from 'pino';
+import type { Member } from './storage/index.js';
+
+interface StatusAnswer {
+  clusterId?: string;
+  leaderUrl?: string | null;
+}
+
+export interface JoinAnswer {
+  clusterId: string;
+  members: Member[];
+}
+
+const RETRY_MS = 250;
+
+async function sleepUntilRetry(deadline: number, what: string): Promise<void> {
+  if (Date.now() + RETRY_MS > deadline) throw new Error(`gave up joining: ${what}`);
+  await new Promise((r) => setTimeout(r, RETRY_MS));
+}
+
+/** Asks `joinUrl` (any member) for the cluster id and the leader's URL; waits for a leader. */
+export async function discoverCluster(
+  joinUrl: string,
+  logger: Logger,
+  deadline: number,
+): Promise<{ clusterId: string; leaderUrl: string }> {
+  for (;;) {
+    let problem: string;
+    try {
+      const res = await fetch(new URL('/cluster/status', joinUrl), { signal: AbortSignal.timeout(2000) });
+      const body = (await res.json()) as StatusAnswer;
+      if (res.ok && body.clusterId && body.leaderUrl) return { clusterId: body.clusterId, leaderUrl: body.leaderUrl };
+      problem = res.ok ? 'the cluster has no leader yet' : `status ${res.status}`;
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    logger.info({ joinUrl, problem }, 'waiting for the cluster to be reachable with a leader');
+    await sleepUntilRetry(deadline, `${joinUrl}: ${problem}`);
+  }
+}
+
+/** POSTs the join request to the leader, following redirects to a new leader. */
+export async function requestJoin(
+  leaderUrl: string,
+  self: Member,
+  logger: Logger,
+  deadline: number,
+  headers: Record<string, string> = {},
+): Promise<Member[]> {
+  let target = leaderUrl;
+  for (;;) {
+    let problem: string;
+    try {
+      const res = await fetch(new URL('/cluster/join', target), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ id: self.id, httpUrl: self.httpUrl, raftAddr: self.raftAddr }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = (await res.json()) as { members?: Member[]; leaderUrl?: string | null; message?: string };
+      if (res.ok && Array.isArray(body.members)) return body.members;
+      if (res.status === 409 && body.leaderUrl) {
+        target = body.leaderUrl;
+        problem = `redirected to the leader at ${target}`;
+      } else if (res.status === 503 || res.status === 504 || res.status === 409) {
+        problem = body.message ?? `status ${res.status}`;
+      } else {
+        throw new Error(`the cluster refused the join (${res.status}): ${body.message ?? 'no reason given'}`);
+      }
+    } catch (err) {
+      if ((err as Error).message.startsWith('the cluster refused')) throw err;
+      problem = (err as Error).message;
+    }
+    logger.info({ target, problem }, 'join not done yet, retrying');
+    await sleepUntilRetry(deadline, problem);
+  }
+}

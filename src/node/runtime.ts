@@ -1,0 +1,394 @@
+// The Raft runtime: the I/O around the pure core. It turns wall time into ticks, feeds the core
+// the messages the transport delivers, and runs the ready loop —
+//   send what may go at once → persist (one fsync per batch) → send acks → advance → apply —
+// then settles the promises of callers whose proposals or reads are done.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import {
+  ConfChangeType,
+  decodeConfChange,
+  EntryType,
+  NONE,
+  RaftNode,
+  Role,
+  type ConfChange,
+  type Entry,
+  type Message,
+  type PersistedState,
+  type RaftConfig,
+  type RaftStatus,
+  type ReadState,
+  type SoftState,
+} from '../raft/index.js';
+import { ProposalDroppedError, RuntimeStoppedError } from './errors.js';
+import { decodeMemberContext, encodeMemberContext, MemberDirectory } from './members.js';
+import type { Member, NodeMetaStore, RaftLogStore } from './storage/index.js';
+import { Waiters } from './waiters.js';
+
+export interface StateMachine<R> {
+  readonly appliedIndex: number;
+  applyBatch(entries: ReadonlyArray<{ index: number; data: Uint8Array }>): Array<{ index: number; result: R }>;
+}
+
+export interface MessageTransport {
+  send(messages: Message[]): void;
+  setPeer(id: number, raftAddr: string): void;
+  removePeer(id: number): void;
+}
+
+export interface RuntimeTiming {
+  /** Wall-clock length of one core tick. */
+  tickMs: number;
+  heartbeatTicks: number;
+  electionTicks: number;
+}
+
+export const DEFAULT_TIMING: RuntimeTiming = { tickMs: 10, heartbeatTicks: 5, electionTicks: 25 };
+
+export interface RuntimeOptions<R> {
+  nodeId: number;
+  timing: RuntimeTiming;
+  initialState: PersistedState;
+  members: Member[];
+  logStore: RaftLogStore;
+  metaStore: NodeMetaStore;
+  stateMachine: StateMachine<R>;
+  transport: MessageTransport;
+  logger: Logger;
+  /** How long a proposal may wait to be applied before its caller gets a timeout. */
+  proposalTimeoutMs: number;
+  /** Called when the node cannot go on safely (e.g. its disk failed): the process must exit. */
+  onFatal: (error: Error) => void;
+  raftOverrides?: Partial<RaftConfig>;
+}
+
+/** A learner within this many entries of the leader's last index is promoted to voter. */
+const PROMOTION_MARGIN = 128;
+/** Check learners for promotion every this many ticks. */
+const PROMOTION_CHECK_TICKS = 10;
+
+export interface RuntimeEvents {
+  /** The role or the known leader changed. */
+  'soft-state': [SoftState];
+  /** Entries up to this index are applied. */
+  applied: [number];
+  /** Membership changed (after it was persisted). */
+  membership: [Member[]];
+}
+
+export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
+  readonly nodeId: number;
+  private readonly core: RaftNode;
+  private readonly opts: RuntimeOptions<R>;
+  private readonly log: Logger;
+  private readonly members: MemberDirectory;
+  private readonly proposals = new Waiters<number, R | undefined>();
+  /** The term each waiting proposal was made in: an entry of another term at its index drops it. */
+  private readonly proposalTerms = new Map<number, number>();
+  private readonly readIndexes = new Waiters<string, number>();
+  /** Read states whose index is not applied yet, waiting for apply to catch up. */
+  private readonly readsAwaitingApply: Array<{ key: string; index: number }> = [];
+  private nextReadId = 1;
+
+  private ticker: NodeJS.Timeout | undefined;
+  private ticks = 0;
+  private scheduled = false;
+  private looping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private applied: number;
+  private softState: SoftState = { leaderId: NONE, role: Role.Follower };
+
+  constructor(opts: RuntimeOptions<R>) {
+    super();
+    this.opts = opts;
+    this.nodeId = opts.nodeId;
+    this.log = opts.logger;
+    this.members = new MemberDirectory(opts.members);
+    this.applied = opts.initialState.applied;
+    this.core = new RaftNode(
+      {
+        id: opts.nodeId,
+        electionTicks: opts.timing.electionTicks,
+        heartbeatTicks: opts.timing.heartbeatTicks,
+        maxEntriesPerMessage: 1024,
+        maxBytesPerMessage: 1 << 20,
+        maxInflightMessages: 256,
+        preVote: true,
+        checkQuorum: true,
+        random: Math.random,
+        ...opts.raftOverrides,
+      },
+      opts.initialState,
+    );
+    for (const m of this.members.list()) this.connectPeer(m);
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => this.onTick(), this.opts.timing.tickMs);
+    this.schedule();
+  }
+
+  /** Stops ticking and taking work; waits for an in-progress persist/apply to finish. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.proposals.rejectAll(new RuntimeStoppedError());
+    this.readIndexes.rejectAll(new RuntimeStoppedError());
+    await this.loopDone;
+  }
+
+  // ------------------------------------------------------------- API for the service
+
+  /** Proposes a command; resolves with the state machine's result once applied here. */
+  propose(data: Uint8Array): Promise<R | undefined> {
+    if (this.stopped) return Promise.reject(new RuntimeStoppedError());
+    const ticket = this.core.propose(data);
+    return this.awaitTicket(ticket.index, ticket.term);
+  }
+
+  /** Proposes a membership change; resolves once it is applied here. */
+  async changeMembership(cc: ConfChange): Promise<void> {
+    if (this.stopped) throw new RuntimeStoppedError();
+    const ticket = this.core.proposeConfChange(cc);
+    await this.awaitTicket(ticket.index, ticket.term);
+  }
+
+  addLearner(member: Member): Promise<void> {
+    return this.changeMembership({
+      type: ConfChangeType.AddLearner,
+      nodeId: member.id,
+      context: encodeMemberContext(member),
+    });
+  }
+
+  removeMember(id: number): Promise<void> {
+    return this.changeMembership({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) });
+  }
+
+  /**
+   * ReadIndex: resolves with an index such that this node has applied at least it and a read of
+   * local state is linearizable (Raft thesis §6.4).
+   */
+  readIndex(timeoutMs: number): Promise<number> {
+    if (this.stopped) return Promise.reject(new RuntimeStoppedError());
+    const id = this.nextReadId++;
+    const context = new Uint8Array(8);
+    new DataView(context.buffer).setFloat64(0, id);
+    // Throws NotLeaderError when no leader is known: before registering a waiter that would leak.
+    this.core.readIndex(context);
+    const waiting = this.readIndexes.wait(contextKey(context), timeoutMs);
+    this.schedule();
+    return waiting;
+  }
+
+  transferLeadership(to: number): void {
+    this.core.transferLeadership(to);
+    this.schedule();
+  }
+
+  /** Delivers messages from peers (called by the transport). */
+  deliver(messages: Message[]): void {
+    if (this.stopped) return;
+    for (const m of messages) this.core.step(m);
+    this.schedule();
+  }
+
+  status(): RaftStatus {
+    return this.core.status();
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  get leaderId(): number {
+    return this.softState.leaderId;
+  }
+
+  get role(): Role {
+    return this.softState.role;
+  }
+
+  member(id: number): Member | undefined {
+    return this.members.get(id);
+  }
+
+  memberList(): Member[] {
+    return this.members.list();
+  }
+
+  // ------------------------------------------------------------- the loop
+
+  private onTick(): void {
+    this.core.tick();
+    this.ticks++;
+    if (this.softState.role === Role.Leader && this.ticks % PROMOTION_CHECK_TICKS === 0) this.promoteCaughtUpLearners();
+    this.schedule();
+  }
+
+  /**
+   * Runs the loop at the end of this turn of the event loop, so that everything that arrived in
+   * this turn (HTTP requests, peer messages) is handled in one batch and one fsync.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.looping) {
+        // A persist is in flight: the leader's AppendEntries need not wait for it.
+        const now = this.core.drainMessages();
+        if (now.length > 0) this.opts.transport.send(now);
+        return;
+      }
+      this.loopDone = this.runLoop();
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    this.looping = true;
+    try {
+      while (!this.stopped && this.core.hasReady()) {
+        const rd = this.core.ready();
+        if (rd.messages.length > 0) this.opts.transport.send(rd.messages);
+        if (rd.snapshot) throw new Error('installing snapshots is not supported by this version');
+        // A commit-index-only change need not be synced: the commit index is re-learned from the
+        // leader after a restart, and the applied index is durable in the state machine.
+        if (rd.mustSync) await this.opts.logStore.save(rd.hardState, rd.entries);
+        if (rd.messagesAfterPersist.length > 0) this.opts.transport.send(rd.messagesAfterPersist);
+        this.core.advance(rd);
+        if (rd.softState) this.onSoftState(rd.softState);
+        if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+        for (const rs of rd.readStates) this.onReadState(rs);
+      }
+    } catch (err) {
+      this.stopped = true;
+      if (this.ticker) clearInterval(this.ticker);
+      this.opts.onFatal(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private async apply(entries: Entry[]): Promise<void> {
+    const confEntries = entries.filter((e) => e.type === EntryType.ConfChange);
+    // Membership is persisted before the state machine's applied index passes its entry, so a
+    // crash in between re-applies it (idempotent) rather than losing it.
+    if (confEntries.length > 0) await this.applyMembership(confEntries);
+    const empty = new Uint8Array(0);
+    const outcomes = this.opts.stateMachine.applyBatch(
+      entries.map((e) => ({ index: e.index, data: e.type === EntryType.Normal ? e.data : empty })),
+    );
+    const resultByIndex = new Map<number, R>();
+    for (const o of outcomes) resultByIndex.set(o.index, o.result);
+    for (const e of entries) {
+      const term = this.proposalTerms.get(e.index);
+      if (term === undefined) continue;
+      this.proposalTerms.delete(e.index);
+      if (term === e.term) this.proposals.resolve(e.index, resultByIndex.get(e.index));
+      else this.proposals.reject(e.index, new ProposalDroppedError(e.index));
+    }
+    this.applied = entries[entries.length - 1].index;
+    this.releaseReads();
+    this.emit('applied', this.applied);
+  }
+
+  private async applyMembership(confEntries: Entry[]): Promise<void> {
+    for (const e of confEntries) {
+      const cc = decodeConfChange(e.data);
+      if (cc.type === ConfChangeType.RemoveNode) {
+        this.members.delete(cc.nodeId);
+        if (cc.nodeId !== this.nodeId) this.opts.transport.removePeer(cc.nodeId);
+        else this.log.warn('this node was removed from the cluster; it will no longer take part');
+      } else {
+        const member = decodeMemberContext(cc.nodeId, cc.context);
+        this.members.set(member);
+        this.connectPeer(this.members.get(cc.nodeId)!);
+      }
+    }
+    const last = confEntries[confEntries.length - 1];
+    await this.opts.metaStore.setMembership({
+      confState: this.core.status().confState,
+      members: this.members.list(),
+      appliedIndex: last.index,
+    });
+    this.log.info({ members: this.members.list(), confState: this.core.status().confState }, 'membership changed');
+    this.emit('membership', this.members.list());
+  }
+
+  private connectPeer(member: Member): void {
+    if (member.id !== this.nodeId && member.raftAddr) this.opts.transport.setPeer(member.id, member.raftAddr);
+  }
+
+  /** Called by the server for a joining node, which learns its peers from the join answer. */
+  learnMembers(members: Member[]): void {
+    for (const m of members) {
+      this.members.set(m);
+      this.connectPeer(m);
+    }
+  }
+
+  private onSoftState(ss: SoftState): void {
+    const before = this.softState;
+    this.softState = ss;
+    if (before.leaderId !== ss.leaderId || before.role !== ss.role) {
+      this.log.info({ role: ss.role, leaderId: ss.leaderId, term: this.core.status().term }, 'raft role or leader changed');
+      this.emit('soft-state', ss);
+    }
+  }
+
+  private onReadState(rs: ReadState): void {
+    const key = contextKey(rs.context);
+    if (!this.readIndexes.has(key)) return;
+    if (rs.index <= this.applied) this.readIndexes.resolve(key, rs.index);
+    else this.readsAwaitingApply.push({ key, index: rs.index });
+  }
+
+  private releaseReads(): void {
+    if (this.readsAwaitingApply.length === 0) return;
+    let kept = 0;
+    for (const r of this.readsAwaitingApply) {
+      if (r.index <= this.applied) this.readIndexes.resolve(r.key, r.index);
+      else this.readsAwaitingApply[kept++] = r;
+    }
+    this.readsAwaitingApply.length = kept;
+  }
+
+  private awaitTicket(index: number, term: number): Promise<R | undefined> {
+    this.proposalTerms.set(index, term);
+    const result = this.proposals.wait(index, this.opts.proposalTimeoutMs);
+    result.catch(() => this.proposalTerms.delete(index));
+    this.schedule();
+    return result;
+  }
+
+  private promoteCaughtUpLearners(): void {
+    const st = this.core.status();
+    for (const id of st.confState.learners) {
+      const pr = st.progress.get(id);
+      if (!pr || pr.matchIndex + PROMOTION_MARGIN < st.lastIndex) continue;
+      const member = this.members.get(id);
+      if (!member) continue;
+      try {
+        this.changeMembership({
+          type: ConfChangeType.AddVoter,
+          nodeId: id,
+          context: encodeMemberContext(member),
+        }).then(
+          () => this.log.info({ id }, 'learner caught up and was promoted to voter'),
+          (err: Error) => this.log.warn({ id, err: err.message }, 'promotion of learner did not complete'),
+        );
+        this.log.info({ id, matchIndex: pr.matchIndex, lastIndex: st.lastIndex }, 'promoting caught-up learner');
+      } catch {
+        // Another membership change is pending; try again at the next check.
+      }
+      return;
+    }
+  }
+}
+
+function contextKey(context: Uint8Array): string {
+  return Buffer.from(context.buffer, context.byteOffset, context.byteLength).toString('hex');
+}

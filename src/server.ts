@@ -1,0 +1,239 @@
+// Wires one node: storage + Raft runtime + URL store + gRPC transport + HTTP API.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createHttpApp } from './http/app.js';
+import { discoverCluster, requestJoin } from './node/join-client.js';
+import { encodeMemberContext } from './node/members.js';
+import { DEFAULT_TIMING, RaftRuntime, type RuntimeTiming } from './node/runtime.js';
+import {
+  NodeMetaStore,
+  openNodeDatabase,
+  RaftLogStore,
+  type Member,
+  type NodeIdentity,
+} from './node/storage/index.js';
+import { GrpcTransport } from './node/transport/grpc-transport.js';
+import { bootstrapState, type PersistedState } from './raft/index.js';
+import { UrlStore, type ApplyOutcome } from './shortener/url-store.js';
+import { UrlService } from './url-service.js';
+
+export interface NodeConfig {
+  nodeId: number;
+  /** host:port the HTTP API listens on. */
+  httpAddr: string;
+  /** host:port the gRPC (Raft) server listens on. */
+  raftAddr: string;
+  dataDir: string;
+  /** Any member's HTTP URL: join that cluster instead of bootstrapping a new one. */
+  join?: string;
+  /** The HTTP URL clients and peers use to reach this node (default http://<httpAddr>). */
+  publicUrl?: string;
+  /** The gRPC address peers use to reach this node (default raftAddr). */
+  advertiseRaftAddr?: string;
+  timing?: RuntimeTiming;
+  proposalTimeoutMs?: number;
+  requestLogging?: boolean;
+  logger: Logger;
+}
+
+export interface RunningNode {
+  httpPort: number;
+  raftPort: number;
+  service: UrlService;
+  runtime: RaftRuntime<ApplyOutcome['result']>;
+  /** Resolves when the node is ready (knows a leader and has caught up to it once). */
+  readyPromise: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const JOIN_TIMEOUT_MS = 120_000;
+
+function splitHostPort(addr: string): { host: string; port: number } {
+  const at = addr.lastIndexOf(':');
+  if (at <= 0) throw new Error(`expected host:port, got "${addr}"`);
+  const host = addr.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(addr.slice(at + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port in "${addr}"`);
+  return { host, port };
+}
+
+export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  const log = config.logger;
+  const timing = config.timing ?? DEFAULT_TIMING;
+  const proposalTimeoutMs = config.proposalTimeoutMs ?? 5_000;
+  const publicUrl = (config.publicUrl ?? `http://${config.httpAddr}`).replace(/\/+$/, '');
+  const self: Member = { id: config.nodeId, httpUrl: publicUrl, raftAddr: config.advertiseRaftAddr ?? config.raftAddr };
+
+  const root = openNodeDatabase(config.dataDir);
+  const logStore = new RaftLogStore(root);
+  const metaStore = new NodeMetaStore(root);
+  const urlStore = new UrlStore(root);
+
+  let identity = metaStore.getIdentity();
+  if (identity && identity.nodeId !== config.nodeId) {
+    throw new Error(
+      `data dir ${config.dataDir} belongs to node ${identity.nodeId}, not ${config.nodeId}; use the right --id or an empty dir`,
+    );
+  }
+
+  let joinLeaderUrl: string | undefined;
+  if (!identity && config.join) {
+    const found = await discoverCluster(config.join, log, Date.now() + JOIN_TIMEOUT_MS);
+    identity = { nodeId: config.nodeId, clusterId: found.clusterId };
+    joinLeaderUrl = found.leaderUrl;
+    log.info({ clusterId: found.clusterId, leaderUrl: found.leaderUrl }, 'joining an existing cluster');
+  } else if (!identity) {
+    identity = await bootstrapNewCluster(config.nodeId, self, logStore, metaStore);
+    log.info({ clusterId: identity.clusterId }, 'bootstrapped a new one-node cluster');
+  } else if (config.join) {
+    log.info('data dir already holds a cluster member: restarting it and ignoring --join');
+  }
+
+  const initialState = loadPersistedState(logStore, metaStore, urlStore);
+  const members = metaStore.getMembership()?.members ?? [];
+  log.info(
+    {
+      nodeId: config.nodeId,
+      clusterId: identity.clusterId,
+      term: initialState.hardState.term,
+      lastIndex: initialState.entries.at(-1)?.index ?? 0,
+      applied: initialState.applied,
+      confState: initialState.confState,
+    },
+    'loaded persisted state',
+  );
+
+  let runtime: RaftRuntime<ApplyOutcome['result']> | undefined;
+  const transport = new GrpcTransport({
+    nodeId: config.nodeId,
+    clusterId: identity.clusterId,
+    listenAddr: config.raftAddr,
+    onMessages: (messages) => runtime?.deliver(messages),
+    logger: log.child({ component: 'transport' }),
+  });
+  const { port: raftPort } = await transport.start();
+
+  let fatal = false;
+  runtime = new RaftRuntime<ApplyOutcome['result']>({
+    nodeId: config.nodeId,
+    timing,
+    initialState,
+    members,
+    logStore,
+    metaStore,
+    stateMachine: urlStore,
+    transport,
+    logger: log.child({ component: 'raft' }),
+    proposalTimeoutMs,
+    onFatal: (err) => {
+      fatal = true;
+      log.fatal({ err }, 'the Raft loop failed; this node cannot continue safely and exits');
+      // Exit without flushing anything else: what is on disk is consistent, the rest is not.
+      process.exit(70);
+    },
+  });
+  const service = new UrlService(runtime, urlStore, identity.clusterId, proposalTimeoutMs);
+  runtime.start();
+
+  const app = createHttpApp({
+    node: service,
+    logger: log.child({ component: 'http' }),
+    publicUrl,
+    requestLogging: config.requestLogging,
+  });
+  const server = createServer(app);
+  // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.
+  server.keepAliveTimeout = 65_000;
+  const { host, port } = splitHostPort(config.httpAddr);
+  await listen(server, host, port);
+  const httpPort = (server.address() as AddressInfo).port;
+  log.info({ httpPort, raftPort, publicUrl }, 'node is serving');
+
+  if (joinLeaderUrl) {
+    const joined = await requestJoin(joinLeaderUrl, self, log, Date.now() + JOIN_TIMEOUT_MS);
+    runtime.learnMembers(joined);
+    // Written last: a node that crashes before this simply joins again (the join is idempotent).
+    await metaStore.setIdentity(identity);
+    log.info({ members: joined }, 'joined the cluster as a learner; it is promoted once caught up');
+  }
+
+  const readyPromise = waitUntilCaughtUp(runtime, service, log);
+
+  return {
+    httpPort,
+    raftPort,
+    service,
+    runtime,
+    readyPromise,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await runtime!.stop();
+      await transport.stop();
+      if (!fatal) await root.close();
+    },
+  };
+}
+
+async function bootstrapNewCluster(
+  nodeId: number,
+  self: Member,
+  logStore: RaftLogStore,
+  metaStore: NodeMetaStore,
+): Promise<NodeIdentity> {
+  const state = bootstrapState([{ id: nodeId, context: encodeMemberContext(self) }]);
+  await logStore.save(state.hardState, state.entries);
+  await metaStore.setMembership({ confState: state.confState, members: [self], appliedIndex: 0 });
+  const identity = { nodeId, clusterId: randomUUID() };
+  // The identity is written last: it marks the bootstrap as complete.
+  await metaStore.setIdentity(identity);
+  return identity;
+}
+
+function loadPersistedState(logStore: RaftLogStore, metaStore: NodeMetaStore, urlStore: UrlStore): PersistedState {
+  const loaded = logStore.load();
+  const membership = metaStore.getMembership();
+  return {
+    hardState: loaded.hardState,
+    entries: loaded.entries,
+    snapshot: loaded.snapshot,
+    confState: membership?.confState ?? { voters: [], learners: [] },
+    applied: urlStore.appliedIndex,
+  };
+}
+
+/**
+ * Ready = knows a leader and has applied what the leader had committed when we asked. One
+ * ReadIndex round trip answers exactly that; retried until it succeeds.
+ */
+async function waitUntilCaughtUp(
+  runtime: RaftRuntime<ApplyOutcome['result']>,
+  service: UrlService,
+  log: Logger,
+): Promise<void> {
+  for (;;) {
+    try {
+      const index = await runtime.readIndex(2_000);
+      service.markReady();
+      log.info({ appliedIndex: index }, 'node is ready: caught up with the leader');
+      return;
+    } catch (err) {
+      if ((err as Error).name === 'RuntimeStoppedError') return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
