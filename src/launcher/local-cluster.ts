@@ -1,0 +1,111 @@
+// A cluster of node processes on one machine, formed the way an operator would: the first node
+// bootstraps, the others join it and are promoted to voters once caught up.
+import { join } from 'node:path';
+import { NodeProcess, waitFor, type StatusSnapshot } from './node-process.js';
+
+export interface LocalClusterOptions {
+  size: number;
+  host: string;
+  /** Ports for node i (1-based): httpPorts[i-1], raftPorts[i-1]. */
+  httpPorts: number[];
+  raftPorts: number[];
+  dataRoot: string;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export class LocalCluster {
+  readonly nodes: NodeProcess[];
+
+  constructor(readonly options: LocalClusterOptions) {
+    this.nodes = [];
+    for (let i = 1; i <= options.size; i++) {
+      this.nodes.push(
+        new NodeProcess({
+          id: i,
+          host: options.host,
+          httpPort: options.httpPorts[i - 1],
+          raftPort: options.raftPorts[i - 1],
+          dataDir: join(options.dataRoot, `node${i}`),
+          logFile: join(options.dataRoot, `node${i}.log`),
+          join: i === 1 ? undefined : `http://${options.host}:${options.httpPorts[0]}`,
+          extraArgs: options.extraArgs,
+          env: options.env,
+        }),
+      );
+    }
+  }
+
+  node(id: number): NodeProcess {
+    return this.nodes[id - 1];
+  }
+
+  /**
+   * Starts node 1 and waits for a leader, then the others (which join, or simply restart when
+   * their data dirs are in use), and waits until all are voters and caught up.
+   */
+  async start(timeoutMs = 60_000, onProgress: (line: string) => void = () => {}): Promise<StatusSnapshot> {
+    const [first, ...rest] = this.nodes;
+    first.start();
+    onProgress(`node 1 started (pid ${first.pid}), waiting for a leader`);
+    await waitFor('node 1 to know a leader', async () => ((await first.status())?.leaderId ? true : undefined), timeoutMs);
+    for (const n of rest) {
+      n.start();
+      onProgress(`node ${n.spec.id} started (pid ${n.pid}), joining via ${n.spec.join}`);
+    }
+    const status = await this.waitUntilConverged(timeoutMs);
+    onProgress(`all ${this.nodes.length} nodes are voters and caught up; leader is node ${status.leaderId}`);
+    return status;
+  }
+
+  /** The leader's status once every node is a voter and has applied the leader's commit index. */
+  async waitUntilConverged(timeoutMs: number, ids = this.nodes.map((n) => n.spec.id)): Promise<StatusSnapshot> {
+    return waitFor(
+      `nodes ${ids.join(',')} to be voters and caught up`,
+      async () => {
+        const leader = await this.leaderStatus();
+        if (!leader) return undefined;
+        const voters = new Set(leader.members.filter((m) => m.voter).map((m) => m.id));
+        if (!ids.every((id) => voters.has(id))) return undefined;
+        for (const id of ids) {
+          const st = await this.node(id).status();
+          if (!st || st.appliedIndex < leader.commitIndex || st.leaderId !== leader.id) return undefined;
+        }
+        return leader;
+      },
+      timeoutMs,
+      100,
+    );
+  }
+
+  /** The status of the node that says it leads (undefined if none does right now). */
+  async leaderStatus(): Promise<StatusSnapshot | undefined> {
+    for (const n of this.nodes) {
+      if (!n.running) continue;
+      const st = await n.status();
+      if (st && st.role === 'leader') return st;
+    }
+    return undefined;
+  }
+
+  async waitForLeader(timeoutMs: number, exclude: number[] = []): Promise<StatusSnapshot> {
+    return waitFor(
+      'a leader',
+      async () => {
+        const st = await this.leaderStatus();
+        return st && !exclude.includes(st.id) ? st : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Stops every node: SIGTERM, then SIGKILL after the grace period. */
+  async stop(graceMs = 5_000): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop(graceMs)));
+  }
+
+  /** SIGKILLs every running node (test cleanup that must not depend on graceful shutdown). */
+  async killAll(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.kill()));
+  }
+}

@@ -1,0 +1,158 @@
+// One node as a child process: start it, ask it for its status, stop it (gracefully or with
+// SIGKILL). Used by the three-node join script, the cluster tests and the benchmarks.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NodeProcessSpec {
+  id: number;
+  host: string;
+  httpPort: number;
+  raftPort: number;
+  dataDir: string;
+  /** File that receives the node's stdout and stderr (pino JSON lines). */
+  logFile: string;
+  join?: string;
+  /** Extra flags for cmd/node.js, e.g. ['--tick-ms', '5']. */
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StatusSnapshot {
+  id: number;
+  clusterId: string;
+  role: string;
+  term: number;
+  leaderId: number;
+  leaderUrl: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  members: Array<{ id: number; httpUrl: string; raftAddr: string; voter: boolean; matchIndex?: number }>;
+}
+
+/**
+ * The compiled node entry point, <project>/dist/cmd/node.js, whether this module runs compiled
+ * (from dist/src/launcher/) or as TypeScript source under vitest (from src/launcher/).
+ */
+export const NODE_ENTRY = findNodeEntry();
+
+function findNodeEntry(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist', 'cmd', 'node.js');
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the project root (package.json) above the launcher');
+    dir = parent;
+  }
+}
+
+export class NodeProcess {
+  private child: ChildProcess | undefined;
+  private exitPromise: Promise<number | null> | undefined;
+  /** How the last run ended, once it has. */
+  lastExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(readonly spec: NodeProcessSpec) {}
+
+  get url(): string {
+    return `http://${this.spec.host}:${this.spec.httpPort}`;
+  }
+
+  get raftAddr(): string {
+    return `${this.spec.host}:${this.spec.raftPort}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.lastExit === undefined;
+  }
+
+  start(): void {
+    if (this.running) throw new Error(`node ${this.spec.id} is already running`);
+    const s = this.spec;
+    mkdirSync(dirname(s.logFile), { recursive: true });
+    const out = createWriteStream(s.logFile, { flags: 'a' });
+    const args = [
+      NODE_ENTRY,
+      '--id', String(s.id),
+      '--http', `${s.host}:${s.httpPort}`,
+      '--raft', `${s.host}:${s.raftPort}`,
+      '--data', s.dataDir,
+      ...(s.join ? ['--join', s.join] : []),
+      ...(s.extraArgs ?? []),
+    ];
+    this.lastExit = undefined;
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...s.env } });
+    child.stdout!.pipe(out, { end: false });
+    child.stderr!.pipe(out, { end: false });
+    this.child = child;
+    this.exitPromise = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.lastExit = { code, signal };
+        out.end();
+        resolve(code);
+      });
+    });
+  }
+
+  /** Resolves when the process has exited (at once if it is not running). */
+  async exited(): Promise<void> {
+    await this.exitPromise;
+  }
+
+  /** SIGKILL: the crash the durability contract is about. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child!.kill('SIGKILL');
+    await this.exitPromise;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (!this.running) return;
+    this.child!.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child!.kill(signal);
+  }
+
+  async status(timeoutMs = 1_000): Promise<StatusSnapshot | undefined> {
+    try {
+      const res = await fetch(`${this.url}/cluster/status`, { signal: AbortSignal.timeout(timeoutMs) });
+      return res.ok ? ((await res.json()) as StatusSnapshot) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
