@@ -105,18 +105,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     'loaded persisted state',
   );
 
-  let runtime: RaftRuntime<ApplyOutcome['result']> | undefined;
   const transport = new GrpcTransport({
     nodeId: config.nodeId,
     clusterId: identity.clusterId,
     listenAddr: config.raftAddr,
-    onMessages: (messages) => runtime?.deliver(messages),
+    // Only called once the server is started below, after `runtime` exists.
+    onMessages: (messages) => runtime.deliver(messages),
     logger: log.child({ component: 'transport' }),
   });
-  const { port: raftPort } = await transport.start();
 
   let fatal = false;
-  runtime = new RaftRuntime<ApplyOutcome['result']>({
+  const runtime = new RaftRuntime<ApplyOutcome['result']>({
     nodeId: config.nodeId,
     timing,
     initialState,
@@ -134,6 +133,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       process.exit(70);
     },
   });
+  const { port: raftPort } = await transport.start();
   const service = new UrlService(runtime, urlStore, identity.clusterId, proposalTimeoutMs);
   runtime.start();
 
@@ -172,7 +172,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await runtime!.stop();
+      await runtime.stop();
       await transport.stop();
       if (!fatal) await root.close();
     },

@@ -1,5 +1,5 @@
 // The public contract of the consensus core: how the runtime (and the simulation) drives it.
-import type { ConfState, Entry, HardState, NodeId, Ready, Role, SnapshotMeta } from './types.js';
+import type { ConfState, Entry, HardState, NodeId, Role, SnapshotMeta } from './types.js';
 
 export interface RaftConfig {
   id: NodeId;
