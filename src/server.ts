@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createHttpApp } from './http/app.js';
 import { discoverCluster, requestJoin } from './node/join-client.js';
 import { encodeMemberContext } from './node/members.js';
@@ -114,6 +115,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     logger: log.child({ component: 'transport' }),
   });
 
+  const metricsRegistry = new Registry();
+  collectDefaultMetrics({ register: metricsRegistry });
+
   let fatal = false;
   const runtime = new RaftRuntime<ApplyOutcome['result']>({
     nodeId: config.nodeId,
@@ -126,6 +130,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     transport,
     logger: log.child({ component: 'raft' }),
     proposalTimeoutMs,
+    metricsRegistry,
     onFatal: (err) => {
       fatal = true;
       log.fatal({ err }, 'the Raft loop failed; this node cannot continue safely and exits');
@@ -142,6 +147,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     logger: log.child({ component: 'http' }),
     publicUrl,
     requestLogging: config.requestLogging,
+    metricsRegistry,
   });
   const server = createServer(app);
   // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.

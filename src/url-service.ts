@@ -47,7 +47,6 @@ export class UrlService implements NodeApi {
     return this.store.get(code);
   }
 
-  /** Linearizable read: waits until this node has applied everything committed before the call. */
   async lookupLinearizable(code: string): Promise<UrlRecord | undefined> {
     await this.translate(() => this.runtime.readIndex(this.proposalTimeoutMs));
     return this.store.get(code);

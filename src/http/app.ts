@@ -2,8 +2,10 @@
 // It only talks to the node through NodeApi, so tests run it against an in-memory fake.
 import express from 'express';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFound } from './error-middleware.js';
+import { httpMetricsMiddleware, registerMetricsRoute } from './metrics.js';
 import type { NodeApi } from './node-api.js';
 import { requestLogger } from './request-log.js';
 import { registerClusterRoutes } from './routes/cluster.js';
@@ -21,6 +23,8 @@ export interface HttpAppOptions {
   requestLogging?: boolean;
   /** Largest accepted request body; larger ones get a 413. Default 16 KiB. */
   maxBodyBytes?: number;
+  /** When given, requests are counted in it and GET /metrics serves it. */
+  metricsRegistry?: Registry;
 }
 
 export function createHttpApp(options: HttpAppOptions): express.Express {
@@ -37,6 +41,10 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   app.set('query parser', false);
 
   if (options.requestLogging ?? true) app.use(requestLogger(logger));
+  if (options.metricsRegistry) {
+    app.use(httpMetricsMiddleware(options.metricsRegistry));
+    registerMetricsRoute(app, options.metricsRegistry);
+  }
 
   // Fixed paths before /:code, which takes any single segment.
   registerHealthRoutes(app, { node });

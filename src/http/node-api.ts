@@ -51,8 +51,13 @@ export interface JoinRequest {
 export interface NodeApi {
   /** Proposes a create and resolves once it is committed and applied on this (leader) node. */
   createShortUrl(input: CreateCommandInput): Promise<CreateResult>;
-  /** Local read from this node's copy. */
+  /** Local read from this node's copy (possibly a little behind the leader). */
   lookup(code: string): UrlRecord | undefined;
+  /**
+   * Linearizable read (ReadIndex): sees every write acknowledged before the call, on any node.
+   * Costs a heartbeat round to the leader's majority.
+   */
+  lookupLinearizable(code: string): Promise<UrlRecord | undefined>;
   status(): ClusterStatus;
   /** Leader only: adds a member (as learner, promoted once caught up). Resolves with the membership. */
   addMember(request: JoinRequest): Promise<MemberInfo[]>;

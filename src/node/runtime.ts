@@ -4,6 +4,7 @@
 // then settles the promises of callers whose proposals or reads are done.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import {
   ConfChangeType,
   decodeConfChange,
@@ -22,6 +23,7 @@ import {
 } from '../raft/index.js';
 import { ProposalDroppedError, RuntimeStoppedError } from './errors.js';
 import { decodeMemberContext, encodeMemberContext, MemberDirectory } from './members.js';
+import { RaftMetrics } from './metrics.js';
 import type { Member, NodeMetaStore, RaftLogStore } from './storage/index.js';
 import { Waiters } from './waiters.js';
 
@@ -60,6 +62,8 @@ export interface RuntimeOptions<R> {
   /** Called when the node cannot go on safely (e.g. its disk failed): the process must exit. */
   onFatal: (error: Error) => void;
   raftOverrides?: Partial<RaftConfig>;
+  /** Where to register Prometheus metrics (none when omitted). */
+  metricsRegistry?: Registry;
 }
 
 /** A learner within this many entries of the leader's last index is promoted to voter. */
@@ -83,8 +87,10 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private readonly log: Logger;
   private readonly members: MemberDirectory;
   private readonly proposals = new Waiters<number, R | undefined>();
-  /** The term each waiting proposal was made in: an entry of another term at its index drops it. */
-  private readonly proposalTerms = new Map<number, number>();
+  /** The term each waiting proposal was made in (an entry of another term at its index drops
+   * it), and when, for the commit-latency histogram. */
+  private readonly proposalTerms = new Map<number, { term: number; startedAt: number }>();
+  private readonly metrics: RaftMetrics | undefined;
   private readonly readIndexes = new Waiters<string, number>();
   /** Read states whose index is not applied yet, waiting for apply to catch up. */
   private readonly readsAwaitingApply: Array<{ key: string; index: number }> = [];
@@ -122,6 +128,9 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       opts.initialState,
     );
     for (const m of this.members.list()) this.connectPeer(m);
+    this.metrics = opts.metricsRegistry
+      ? new RaftMetrics(opts.metricsRegistry, () => ({ ...this.core.status(), appliedIndex: this.applied }))
+      : undefined;
   }
 
   start(): void {
@@ -145,6 +154,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   propose(data: Uint8Array): Promise<R | undefined> {
     if (this.stopped) return Promise.reject(new RuntimeStoppedError());
     const ticket = this.core.propose(data);
+    this.metrics?.proposals.inc();
     return this.awaitTicket(ticket.index, ticket.term);
   }
 
@@ -256,7 +266,12 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         if (rd.snapshot) throw new Error('installing snapshots is not supported by this version');
         // A commit-index-only change need not be synced: the commit index is re-learned from the
         // leader after a restart, and the applied index is durable in the state machine.
-        if (rd.mustSync) await this.opts.logStore.save(rd.hardState, rd.entries);
+        if (rd.mustSync) {
+          const started = performance.now();
+          await this.opts.logStore.save(rd.hardState, rd.entries);
+          this.metrics?.fsyncLatency.observe((performance.now() - started) / 1000);
+          if (rd.entries.length > 0) this.metrics?.persistBatchSize.observe(rd.entries.length);
+        }
         if (rd.messagesAfterPersist.length > 0) this.opts.transport.send(rd.messagesAfterPersist);
         this.core.advance(rd);
         if (rd.softState) this.onSoftState(rd.softState);
@@ -283,12 +298,18 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     );
     const resultByIndex = new Map<number, R>();
     for (const o of outcomes) resultByIndex.set(o.index, o.result);
+    this.metrics?.applyBatchSize.observe(entries.length);
+    const now = performance.now();
     for (const e of entries) {
-      const term = this.proposalTerms.get(e.index);
-      if (term === undefined) continue;
+      const proposal = this.proposalTerms.get(e.index);
+      if (proposal === undefined) continue;
       this.proposalTerms.delete(e.index);
-      if (term === e.term) this.proposals.resolve(e.index, resultByIndex.get(e.index));
-      else this.proposals.reject(e.index, new ProposalDroppedError(e.index));
+      if (proposal.term === e.term) {
+        this.metrics?.commitLatency.observe((now - proposal.startedAt) / 1000);
+        this.proposals.resolve(e.index, resultByIndex.get(e.index));
+      } else {
+        this.proposals.reject(e.index, new ProposalDroppedError(e.index));
+      }
     }
     this.applied = entries[entries.length - 1].index;
     this.releaseReads();
@@ -333,6 +354,10 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private onSoftState(ss: SoftState): void {
     const before = this.softState;
     this.softState = ss;
+    if (before.role !== ss.role) {
+      if (ss.role === Role.PreCandidate || ss.role === Role.Candidate) this.metrics?.electionsStarted.inc();
+      if (ss.role === Role.Leader) this.metrics?.electionsWon.inc();
+    }
     if (before.leaderId !== ss.leaderId || before.role !== ss.role) {
       this.log.info({ role: ss.role, leaderId: ss.leaderId, term: this.core.status().term }, 'raft role or leader changed');
       this.emit('soft-state', ss);
@@ -357,9 +382,12 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   }
 
   private awaitTicket(index: number, term: number): Promise<R | undefined> {
-    this.proposalTerms.set(index, term);
+    this.proposalTerms.set(index, { term, startedAt: performance.now() });
     const result = this.proposals.wait(index, this.opts.proposalTimeoutMs);
-    result.catch(() => this.proposalTerms.delete(index));
+    result.catch(() => {
+      this.proposalTerms.delete(index);
+      this.metrics?.proposalsFailed.inc();
+    });
     this.schedule();
     return result;
   }

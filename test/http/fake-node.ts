@@ -24,6 +24,7 @@ export class FakeNode implements NodeApi {
   readonly fail: {
     create?: unknown;
     lookup?: unknown;
+    lookupLinearizable?: unknown;
     status?: unknown;
     addMember?: unknown;
     removeMember?: unknown;
@@ -48,6 +49,15 @@ export class FakeNode implements NodeApi {
 
   lookup(code: string): UrlRecord | undefined {
     if (this.fail.lookup !== undefined) throw this.fail.lookup;
+    return this.byCode.get(code);
+  }
+
+  /** How many linearizable reads were asked for (they must not be served by lookup()). */
+  linearizableReads = 0;
+
+  async lookupLinearizable(code: string): Promise<UrlRecord | undefined> {
+    this.linearizableReads++;
+    if (this.fail.lookupLinearizable !== undefined) throw this.fail.lookupLinearizable;
     return this.byCode.get(code);
   }
 
