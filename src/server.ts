@@ -174,6 +174,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     runtime,
     readyPromise,
     async stop() {
+      // Hand over first, while HTTP still answers: new writes get a 409 pointing at the new leader.
+      const newLeader = await runtime.handOverLeadership(2_000);
+      if (newLeader !== undefined) log.info({ newLeader }, 'leadership handed over');
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

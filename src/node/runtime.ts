@@ -198,6 +198,40 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.schedule();
   }
 
+  /**
+   * Before a leader stops: hand leadership to the most caught-up voter (TimeoutNow) and wait
+   * until it has taken over, so clients see a short blip instead of an election timeout.
+   * Returns the new leader's id, or undefined if this node was not leading or nobody took over.
+   */
+  async handOverLeadership(timeoutMs: number): Promise<number | undefined> {
+    const st = this.core.status();
+    if (st.role !== Role.Leader) return undefined;
+    let best: { id: number; matchIndex: number } | undefined;
+    for (const id of st.confState.voters) {
+      const pr = st.progress.get(id);
+      if (id === this.nodeId || !pr || !pr.recentActive) continue;
+      if (!best || pr.matchIndex > best.matchIndex) best = { id, matchIndex: pr.matchIndex };
+    }
+    if (!best) return undefined;
+    this.log.info({ to: best.id, matchIndex: best.matchIndex }, 'handing leadership over before stopping');
+    const tookOver = new Promise<number | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.off('soft-state', onChange);
+        resolve(undefined);
+      }, timeoutMs);
+      const onChange = (ss: SoftState) => {
+        if (ss.role !== Role.Leader && ss.leaderId !== NONE && ss.leaderId !== this.nodeId) {
+          clearTimeout(timer);
+          this.off('soft-state', onChange);
+          resolve(ss.leaderId);
+        }
+      };
+      this.on('soft-state', onChange);
+    });
+    this.transferLeadership(best.id);
+    return tookOver;
+  }
+
   /** Delivers messages from peers (called by the transport). */
   deliver(messages: Message[]): void {
     if (this.stopped) return;
