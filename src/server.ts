@@ -112,7 +112,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     listenAddr: config.raftAddr,
     // Only called once the server is started below, after `runtime` exists.
     onMessages: (messages) => runtime.deliver(messages),
-    logger: log.child({ component: 'transport' }),
+    logger: log, // the transport tags its own lines (component: raft-transport)
   });
 
   const metricsRegistry = new Registry();
