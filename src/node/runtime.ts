@@ -14,6 +14,7 @@ import {
   Role,
   type ConfChange,
   type Entry,
+  type HardState,
   type Message,
   type PersistedState,
   type RaftConfig,
@@ -29,7 +30,11 @@ import { Waiters } from './waiters.js';
 
 export interface StateMachine<R> {
   readonly appliedIndex: number;
-  applyBatch(entries: ReadonlyArray<{ index: number; data: Uint8Array }>): Array<{ index: number; result: R }>;
+  /**
+   * Applies entries (empty data: nothing to do but record the index) in one transaction, queued
+   * in the caller's event-loop turn; resolves with one result per command once committed.
+   */
+  applyBatch(entries: ReadonlyArray<{ index: number; data: Uint8Array }>): Promise<Array<{ index: number; result: R }>>;
 }
 
 export interface MessageTransport {
@@ -101,7 +106,10 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private scheduled = false;
   private looping = false;
   private loopDone: Promise<void> = Promise.resolve();
+  /** The latest apply transaction in flight; applies are queued in log order. */
+  private applyDone: Promise<void> = Promise.resolve();
   private stopped = false;
+  private failed = false;
   private applied: number;
   private softState: SoftState = { leaderId: NONE, role: Role.Follower };
 
@@ -146,6 +154,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.proposals.rejectAll(new RuntimeStoppedError());
     this.readIndexes.rejectAll(new RuntimeStoppedError());
     await this.loopDone;
+    await this.applyDone;
   }
 
   // ------------------------------------------------------------- API for the service
@@ -300,39 +309,61 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         if (rd.snapshot) throw new Error('installing snapshots is not supported by this version');
         // A commit-index-only change need not be synced: the commit index is re-learned from the
         // leader after a restart, and the applied index is durable in the state machine.
-        if (rd.mustSync) {
-          const started = performance.now();
-          await this.opts.logStore.save(rd.hardState, rd.entries);
-          this.metrics?.fsyncLatency.observe((performance.now() - started) / 1000);
-          if (rd.entries.length > 0) this.metrics?.persistBatchSize.observe(rd.entries.length);
-        }
+        const saved = rd.mustSync ? this.persist(rd) : undefined;
+        // Committed entries are already durable here (the core hands out only persisted ones), so
+        // they are applied now, in the same LMDB transaction and fsync as this Ready's entries.
+        if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
+        if (saved) await saved;
         if (rd.messagesAfterPersist.length > 0) this.opts.transport.send(rd.messagesAfterPersist);
         this.core.advance(rd);
         if (rd.softState) this.onSoftState(rd.softState);
-        if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
         for (const rs of rd.readStates) this.onReadState(rs);
       }
     } catch (err) {
-      this.stopped = true;
-      if (this.ticker) clearInterval(this.ticker);
-      this.opts.onFatal(err instanceof Error ? err : new Error(String(err)));
+      this.fail(err);
     } finally {
       this.looping = false;
     }
   }
 
-  private async apply(entries: Entry[]): Promise<void> {
+  private async persist(rd: { hardState?: HardState; entries: Entry[] }): Promise<void> {
+    const started = performance.now();
+    await this.opts.logStore.save(rd.hardState, rd.entries);
+    this.metrics?.fsyncLatency.observe((performance.now() - started) / 1000);
+    if (rd.entries.length > 0) this.metrics?.persistBatchSize.observe(rd.entries.length);
+  }
+
+  /** The node cannot go on safely (its disk or its state machine failed). */
+  private fail(err: unknown): void {
+    if (this.stopped && this.failed) return;
+    this.failed = true;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.opts.onFatal(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /**
+   * Queues the application of committed entries (membership first, in the same transaction as
+   * the state machine's applied index, so a crash can neither lose a membership change nor apply
+   * one twice); settles waiting proposals and reads once the transaction commits.
+   */
+  private apply(entries: Entry[]): void {
     const confEntries = entries.filter((e) => e.type === EntryType.ConfChange);
-    // Membership is persisted before the state machine's applied index passes its entry, so a
-    // crash in between re-applies it (idempotent) rather than losing it.
-    if (confEntries.length > 0) await this.applyMembership(confEntries);
+    const membershipSaved = confEntries.length > 0 ? this.applyMembership(confEntries) : undefined;
     const empty = new Uint8Array(0);
-    const outcomes = this.opts.stateMachine.applyBatch(
+    const applied = this.opts.stateMachine.applyBatch(
       entries.map((e) => ({ index: e.index, data: e.type === EntryType.Normal ? e.data : empty })),
     );
+    this.metrics?.applyBatchSize.observe(entries.length);
+    this.applyDone = Promise.all([applied, membershipSaved]).then(
+      ([outcomes]) => this.settleApplied(entries, outcomes),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  private settleApplied(entries: Entry[], outcomes: Array<{ index: number; result: R }>): void {
     const resultByIndex = new Map<number, R>();
     for (const o of outcomes) resultByIndex.set(o.index, o.result);
-    this.metrics?.applyBatchSize.observe(entries.length);
     const now = performance.now();
     for (const e of entries) {
       const proposal = this.proposalTerms.get(e.index);
@@ -350,7 +381,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.emit('applied', this.applied);
   }
 
-  private async applyMembership(confEntries: Entry[]): Promise<void> {
+  /** Updates the member directory and peers now; the returned write joins the apply's batch. */
+  private applyMembership(confEntries: Entry[]): Promise<void> {
     for (const e of confEntries) {
       const cc = decodeConfChange(e.data);
       if (cc.type === ConfChangeType.RemoveNode) {
@@ -363,14 +395,14 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         this.connectPeer(this.members.get(cc.nodeId)!);
       }
     }
-    const last = confEntries[confEntries.length - 1];
-    await this.opts.metaStore.setMembership({
-      confState: this.core.status().confState,
-      members: this.members.list(),
-      appliedIndex: last.index,
-    });
-    this.log.info({ members: this.members.list(), confState: this.core.status().confState }, 'membership changed');
-    this.emit('membership', this.members.list());
+    const members = this.members.list();
+    const confState = this.core.status().confState;
+    this.log.info({ members, confState }, 'membership changed');
+    return this.opts.metaStore
+      .setMembership({ confState, members, appliedIndex: confEntries[confEntries.length - 1].index })
+      .then(() => {
+        this.emit('membership', members);
+      });
   }
 
   private connectPeer(member: Member): void {

@@ -27,11 +27,11 @@ describe('UrlStore basics', () => {
     expect(store.count()).toBe(0);
     expect(store.get('abc1234')).toBeUndefined();
     expect(store.codeForUrl(A)).toBeUndefined();
-    expect(store.applyBatch([])).toEqual([]);
+    expect(store.applyBatchSync([])).toEqual([]);
   });
 
   it('applies a create and serves it from get and codeForUrl', () => {
-    const outcomes = store.applyBatch([create(1, 'abc1234', A, 1234.5)]);
+    const outcomes = store.applyBatchSync([create(1, 'abc1234', A, 1234.5)]);
 
     expect(outcomes).toEqual([
       { index: 1, result: { code: 'abc1234', url: A, createdAt: 1234.5, created: true } },
@@ -43,7 +43,7 @@ describe('UrlStore basics', () => {
   });
 
   it('treats empty entries as no-ops that only advance the applied index', () => {
-    const outcomes = store.applyBatch([noop(1), create(2, 'abc1234', A), noop(3)]);
+    const outcomes = store.applyBatchSync([noop(1), create(2, 'abc1234', A), noop(3)]);
 
     expect(outcomes.map((o) => o.index)).toEqual([2]);
     expect(store.appliedIndex).toBe(3);
@@ -54,8 +54,8 @@ describe('UrlStore basics', () => {
     const longUrl = `https://example.com/${'x'.repeat(8000)}`;
     expect(Buffer.byteLength(longUrl)).toBeGreaterThan(2048);
 
-    store.applyBatch([create(1, 'long000', longUrl)]);
-    const [again] = store.applyBatch([create(2, 'long001', longUrl)]);
+    store.applyBatchSync([create(1, 'long000', longUrl)]);
+    const [again] = store.applyBatchSync([create(2, 'long001', longUrl)]);
 
     expect(store.get('long000')?.url).toBe(longUrl);
     expect(store.codeForUrl(longUrl)).toBe('long000');
@@ -65,8 +65,8 @@ describe('UrlStore basics', () => {
 
 describe('create semantics', () => {
   it('returns the existing record, not a new one, for a URL that already has a code', () => {
-    store.applyBatch([create(1, 'first00', A, 100)]);
-    const outcomes = store.applyBatch([create(2, 'second0', A, 200)]);
+    store.applyBatchSync([create(1, 'first00', A, 100)]);
+    const outcomes = store.applyBatchSync([create(2, 'second0', A, 200)]);
 
     expect(outcomes).toEqual([
       { index: 2, result: { code: 'first00', url: A, createdAt: 100, created: false } },
@@ -76,8 +76,8 @@ describe('create semantics', () => {
   });
 
   it('treats a re-proposal of the same URL with the same code as a dedup, not a collision', () => {
-    store.applyBatch([create(1, 'abc1234', A, 100)]);
-    const outcomes = store.applyBatch([create(2, 'abc1234', A, 200)]);
+    store.applyBatchSync([create(1, 'abc1234', A, 100)]);
+    const outcomes = store.applyBatchSync([create(2, 'abc1234', A, 200)]);
 
     expect(outcomes).toEqual([
       { index: 2, result: { code: 'abc1234', url: A, createdAt: 100, created: false } },
@@ -85,7 +85,7 @@ describe('create semantics', () => {
   });
 
   it('dedups the same URL proposed twice within one batch', () => {
-    const outcomes = store.applyBatch([create(1, 'first00', A, 100), create(2, 'second0', A, 200)]);
+    const outcomes = store.applyBatchSync([create(1, 'first00', A, 100), create(2, 'second0', A, 200)]);
 
     expect(outcomes.map((o) => o.result)).toEqual([
       { code: 'first00', url: A, createdAt: 100, created: true },
@@ -95,10 +95,10 @@ describe('create semantics', () => {
   });
 
   it('answers code_taken for a code owned by another URL and changes nothing but the applied index', () => {
-    store.applyBatch([create(1, 'same000', A)]);
+    store.applyBatchSync([create(1, 'same000', A)]);
     const before = dumpStore(root);
 
-    const outcomes = store.applyBatch([create(2, 'same000', B)]);
+    const outcomes = store.applyBatchSync([create(2, 'same000', B)]);
 
     expect(outcomes).toEqual([{ index: 2, result: { error: 'code_taken', code: 'same000' } }]);
     expect(store.get('same000')?.url).toBe(A);
@@ -115,7 +115,7 @@ describe('create semantics', () => {
     try {
       const colliding = new UrlStore(collidingEnv.open(), { urlHasher: () => Buffer.from('same-hash') });
 
-      const outcomes = colliding.applyBatch([
+      const outcomes = colliding.applyBatchSync([
         create(1, 'codeA00', A),
         create(2, 'codeB00', B),
         create(3, 'codeX00', A),
@@ -141,17 +141,17 @@ describe('create semantics', () => {
 describe('idempotency and order', () => {
   it('applies nothing and returns no outcomes when the same batch comes again', () => {
     const batch = [create(1, 'abc1234', A), noop(2), create(3, 'def5678', B)];
-    store.applyBatch(batch);
+    store.applyBatchSync(batch);
     const before = dumpStore(root);
 
-    expect(store.applyBatch(batch)).toEqual([]);
+    expect(store.applyBatchSync(batch)).toEqual([]);
     expect(dumpStore(root)).toEqual(before);
   });
 
   it('applies only the part of an overlapping batch above the applied index', () => {
-    store.applyBatch([create(1, 'abc1234', A), create(2, 'def5678', B)]);
+    store.applyBatchSync([create(1, 'abc1234', A), create(2, 'def5678', B)]);
 
-    const outcomes = store.applyBatch([create(2, 'zzzzzzz', C), noop(3), create(4, 'ghi9012', C)]);
+    const outcomes = store.applyBatchSync([create(2, 'zzzzzzz', C), noop(3), create(4, 'ghi9012', C)]);
 
     expect(outcomes).toEqual([
       { index: 4, result: expect.objectContaining({ code: 'ghi9012', created: true }) },
@@ -161,7 +161,7 @@ describe('idempotency and order', () => {
   });
 
   it('refuses a gap in the indexes and applies nothing of that batch', () => {
-    expect(() => store.applyBatch([create(1, 'abc1234', A), create(3, 'def5678', B)])).toThrow(
+    expect(() => store.applyBatchSync([create(1, 'abc1234', A), create(3, 'def5678', B)])).toThrow(
       /cannot apply entry 3: the last applied entry is 1/,
     );
     expect(store.appliedIndex).toBe(0);
@@ -171,7 +171,7 @@ describe('idempotency and order', () => {
   it('rolls back the whole batch when an entry cannot be decoded', () => {
     const garbage = { index: 2, data: Uint8Array.from([0xde, 0xad, 0xbe, 0xef]) };
 
-    expect(() => store.applyBatch([create(1, 'abc1234', A), garbage])).toThrow(/cannot decode command/);
+    expect(() => store.applyBatchSync([create(1, 'abc1234', A), garbage])).toThrow(/cannot decode command/);
     expect(store.appliedIndex).toBe(0);
     expect(store.get('abc1234')).toBeUndefined();
     expect(store.count()).toBe(0);
@@ -195,10 +195,10 @@ describe('determinism', () => {
       const otherRoot = otherEnv.open();
       const other = new UrlStore(otherRoot);
 
-      const outcomes = store.applyBatch(entries);
+      const outcomes = store.applyBatchSync(entries);
       // The other node sees the entries one at a time, and some twice (a replay after a restart).
       const otherOutcomes = entries.flatMap((_, i) =>
-        other.applyBatch(entries.slice(Math.max(0, i - 1), i + 1)),
+        other.applyBatchSync(entries.slice(Math.max(0, i - 1), i + 1)),
       );
 
       expect(otherOutcomes).toEqual(outcomes);
@@ -215,7 +215,7 @@ describe('determinism', () => {
 describe('durability', () => {
   it('keeps the applied index and the data across closing and reopening the environment', async () => {
     const batch = [create(1, 'abc1234', A), noop(2), create(3, 'def5678', B)];
-    store.applyBatch(batch);
+    store.applyBatchSync(batch);
     const before = dumpStore(root);
     await root.close();
 
@@ -228,6 +228,36 @@ describe('durability', () => {
     expect(reopened.codeForUrl(A)).toBe('abc1234');
     expect(dumpStore(reopenedRoot)).toEqual(before);
     // A replay of the log after the restart must not apply anything twice.
-    expect(reopened.applyBatch(batch)).toEqual([]);
+    expect(reopened.applyBatchSync(batch)).toEqual([]);
+  });
+});
+
+describe('asynchronous apply (the runtime path)', () => {
+  it('gives the same outcomes and contents as the synchronous apply', async () => {
+    const entries = [noop(1), create(2, 'abc1234', A), create(3, 'def5678', A), create(4, 'abc1234', B), noop(5)];
+    const outcomes = await store.applyBatch(entries);
+    const other = await createTempEnv();
+    try {
+      const otherRoot = other.open();
+      expect(outcomes).toEqual(new UrlStore(otherRoot).applyBatchSync(entries));
+      expect(dumpStore(root)).toEqual(dumpStore(otherRoot));
+      expect(store.appliedIndex).toBe(5);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('rejects a batch with an undecodable entry and writes none of it', async () => {
+    const bad = { index: 2, data: new Uint8Array([0xff, 0xff, 0xff]) };
+    await expect(store.applyBatch([create(1, 'abc1234', A), bad])).rejects.toThrow();
+    expect(store.appliedIndex).toBe(0);
+    expect(store.get('abc1234')).toBeUndefined();
+  });
+
+  it('rejects a gap and writes nothing', async () => {
+    await store.applyBatch([create(1, 'abc1234', A)]);
+    await expect(store.applyBatch([create(3, 'def5678', B)])).rejects.toThrow(/last applied entry is 1/);
+    expect(store.appliedIndex).toBe(1);
+    expect(store.get('def5678')).toBeUndefined();
   });
 });
