@@ -1,0 +1,93 @@
+// The HTTP client: one undici Pool per origin (node), pipelining 1 like a browser or a typical
+// service client. Requests never throw: failures come back as status 0 with an error text, so the
+// recorder can count them like vegeta does.
+import { Pool } from 'undici';
+
+export interface ClientOptions {
+  /** Connection cap per origin. The pool opens connections lazily, so a high cap costs nothing idle. */
+  connections: number;
+  /** Time allowed for the response headers, and again for the body. */
+  timeoutMs: number;
+}
+
+export interface HttpResult {
+  status: number;
+  bytesIn: number;
+  /** Present only when asked for (keepBody), to avoid buffering read responses. */
+  body?: Buffer;
+  location?: string;
+  error?: string;
+}
+
+export class HttpClient {
+  private readonly pools = new Map<string, Pool>();
+  private closed = false;
+
+  constructor(private readonly options: ClientOptions) {}
+
+  async send(method: 'GET' | 'POST', url: string, body?: string, keepBody = false): Promise<HttpResult> {
+    let origin: string;
+    let path: string;
+    try {
+      const u = new URL(url);
+      origin = u.origin;
+      path = u.pathname + u.search;
+    } catch {
+      return { status: 0, bytesIn: 0, error: `invalid URL: ${url}` };
+    }
+    try {
+      const res = await this.pool(origin).request({
+        method,
+        path,
+        body,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+      });
+      let bytesIn = 0;
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        bytesIn += chunk.length;
+        if (keepBody) chunks.push(chunk);
+      }
+      const location = res.headers.location;
+      return {
+        status: res.statusCode,
+        bytesIn,
+        body: keepBody ? Buffer.concat(chunks) : undefined,
+        location: Array.isArray(location) ? location[0] : location,
+      };
+    } catch (err) {
+      return { status: 0, bytesIn: 0, error: describeError(method, url, err) };
+    }
+  }
+
+  /** Fails every request still queued or in flight; used when the drain deadline passes. */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.pools.values()].map((p) => p.destroy().catch(() => undefined)));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
+  }
+
+  private pool(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      if (this.closed) throw new Error('client closed');
+      pool = new Pool(origin, { connections: this.options.connections, pipelining: 1 });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+}
+
+/** vegeta-like error texts: "POST http://…/shorten: connect ECONNREFUSED 127.0.0.1:8081". */
+function describeError(method: string, url: string, err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { message?: string } };
+  const detail = e?.cause?.message ?? e?.message ?? String(err);
+  const code = e?.code && !detail.includes(e.code) ? `${e.code} ` : '';
+  return `${method} ${url}: ${code}${detail}`;
+}

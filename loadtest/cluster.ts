@@ -1,0 +1,76 @@
+// What the loader needs to know about the cluster before it starts: who leads (writes go there) and
+// which nodes serve reads, from GET /cluster/status; and, for reads, a set of existing codes.
+import type { HttpClient } from './client.js';
+import type { ReadNodes } from './options.js';
+
+export interface NodeStatus {
+  id: number;
+  role: string;
+  term: number;
+  leaderId: number;
+  leaderUrl: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+}
+
+export interface ClusterView {
+  /** Where writes are sent first; a 409 moves it. Falls back to the first node when nobody answers. */
+  leaderUrl: string;
+  /** Status of each node URL as given on the command line (undefined: no /cluster/status there). */
+  statuses: Map<string, NodeStatus | undefined>;
+}
+
+export async function fetchStatus(client: HttpClient, nodeUrl: string): Promise<NodeStatus | undefined> {
+  const r = await client.send('GET', `${trimSlash(nodeUrl)}/cluster/status`, undefined, true);
+  if (r.status !== 200 || !r.body) return undefined;
+  try {
+    return JSON.parse(r.body.toString('utf8')) as NodeStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function discover(client: HttpClient, nodes: string[]): Promise<ClusterView> {
+  const statuses = new Map<string, NodeStatus | undefined>();
+  await Promise.all(nodes.map(async (n) => statuses.set(n, await fetchStatus(client, n))));
+  // Prefer a node that says it leads (its URL as we know it); else whatever leader a node points to.
+  let leaderUrl = nodes.find((n) => statuses.get(n)?.role === 'leader');
+  leaderUrl ??= nodes.map((n) => statuses.get(n)?.leaderUrl).find((u): u is string => !!u);
+  return { leaderUrl: trimSlash(leaderUrl ?? nodes[0]), statuses };
+}
+
+export function selectReadNodes(view: ClusterView, nodes: string[], which: ReadNodes): string[] {
+  if (Array.isArray(which)) return which.map(trimSlash);
+  const isLeader = (n: string): boolean =>
+    trimSlash(n) === view.leaderUrl || view.statuses.get(n)?.role === 'leader';
+  if (which === 'all') return nodes.map(trimSlash);
+  if (which === 'leader') return [view.leaderUrl];
+  const followers = nodes.filter((n) => !isLeader(n)).map(trimSlash);
+  if (followers.length === 0) throw new Error('--read-nodes followers: no follower among the nodes');
+  return followers;
+}
+
+/**
+ * Waits (bounded) until every read node has applied what the leader had committed after seeding, so
+ * that reads on followers measure serving, not replication lag (which would show up as 404s).
+ */
+export async function waitForCatchUp(
+  client: HttpClient,
+  leaderUrl: string,
+  readNodes: string[],
+  timeoutMs: number,
+): Promise<boolean> {
+  const leader = await fetchStatus(client, leaderUrl);
+  if (!leader) return true; // not a cluster (e.g. the bare server): nothing to wait for
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const statuses = await Promise.all(readNodes.map((n) => fetchStatus(client, n)));
+    if (statuses.every((s) => !s || s.appliedIndex >= leader.commitIndex)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50)); // polling interval, not synchronisation
+  }
+}
+
+export function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
