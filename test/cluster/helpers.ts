@@ -1,0 +1,251 @@
+// Shared helpers of the cluster tests: free ports, temp data dirs, a LocalCluster that is always
+// torn down, small HTTP clients for the API, and node-log tails for diagnosing failures.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalCluster } from '../../src/launcher/local-cluster.js';
+import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
+
+export { waitFor, type StatusSnapshot };
+
+export const HOST = '127.0.0.1';
+
+// ------------------------------------------------------------------------------ ports
+
+function listenOn(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen({ port, host: HOST, exclusive: true }, () => resolve(server));
+  });
+}
+
+function closeAll(servers: Server[]): Promise<void> {
+  return Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
+}
+
+/** `count` distinct free loopback ports: all are held open together, then released. */
+export async function freePorts(count: number): Promise<number[]> {
+  const held: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = await listenOn(0);
+      if (!s) throw new Error('cannot listen on an ephemeral port');
+      held.push(s);
+    }
+    return held.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await closeAll(held);
+  }
+}
+
+/**
+ * `ranges` runs of `length` consecutive free ports each (e.g. the join script's P..P+2 and
+ * Q..Q+2), all distinct, all probed while held open together.
+ */
+export async function freePortRanges(ranges: number, length: number): Promise<number[][]> {
+  const held: Server[] = [];
+  const result: number[][] = [];
+  try {
+    for (let attempt = 0; result.length < ranges; attempt++) {
+      if (attempt > 200) throw new Error(`no run of ${length} consecutive free ports found`);
+      const first = await listenOn(0);
+      if (!first) continue;
+      const base = (first.address() as { port: number }).port;
+      const run = [first];
+      for (let p = base + 1; p < base + length && p <= 65535; p++) {
+        const s = await listenOn(p);
+        if (!s) break;
+        run.push(s);
+      }
+      if (run.length === length) {
+        held.push(...run);
+        result.push(run.map((s) => (s.address() as { port: number }).port));
+      } else {
+        await closeAll(run);
+      }
+    }
+    return result;
+  } finally {
+    await closeAll(held);
+  }
+}
+
+// ------------------------------------------------------------------------------ data dirs and logs
+
+export function tempDataRoot(label: string): string {
+  return mkdtempSync(join(tmpdir(), `shortener-${label}-`));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The last `lines` lines of each node<i>.log under dataRoot, for failure output. */
+export function logTails(dataRoot: string, lines = 40): string {
+  if (!existsSync(dataRoot)) return `(no data root ${dataRoot})`;
+  const logs = readdirSync(dataRoot)
+    .filter((f) => /^node\d+\.log$/.test(f))
+    .sort();
+  if (logs.length === 0) return `(no node logs in ${dataRoot})`;
+  return logs
+    .map((f) => {
+      const text = readFileSync(join(dataRoot, f), 'utf8').trimEnd().split('\n');
+      const tail = text.slice(-lines).map((l) => (l.length > 600 ? `${l.slice(0, 600)}…` : l));
+      return `----- ${f} (last ${tail.length} of ${text.length} lines) -----\n${tail.join('\n')}`;
+    })
+    .join('\n');
+}
+
+export function printLogTails(dataRoot: string, why: string): void {
+  console.error(`\n===== ${why}: node logs from ${dataRoot} =====\n${logTails(dataRoot)}\n`);
+}
+
+// ------------------------------------------------------------------------------ clusters
+
+export interface TestCluster {
+  cluster: LocalCluster;
+  dataRoot: string;
+  /** Node i's process (1-based). */
+  node(id: number): NodeProcess;
+  /** Replaces node `id` with a process of the same id, ports and data dir, started without --join. */
+  restart(id: number): NodeProcess;
+  /** SIGKILLs every node and removes the data root. */
+  destroy(): Promise<void>;
+}
+
+export async function startCluster(label: string, size = 3, timeoutMs = 45_000): Promise<TestCluster> {
+  const ports = await freePorts(2 * size);
+  const dataRoot = tempDataRoot(label);
+  const cluster = new LocalCluster({
+    size,
+    host: HOST,
+    httpPorts: ports.slice(0, size),
+    raftPorts: ports.slice(size),
+    dataRoot,
+  });
+  const tc: TestCluster = {
+    cluster,
+    dataRoot,
+    node: (id) => cluster.node(id),
+    restart(id) {
+      const old = cluster.node(id);
+      if (old.running) throw new Error(`node ${id} is still running`);
+      const fresh = new NodeProcess({ ...old.spec, join: undefined });
+      cluster.nodes[id - 1] = fresh;
+      fresh.start();
+      return fresh;
+    },
+    async destroy() {
+      await cluster.killAll();
+      removeDir(dataRoot);
+    },
+  };
+  try {
+    await cluster.start(timeoutMs);
+  } catch (err) {
+    printLogTails(dataRoot, `cluster ${label} did not start`);
+    await tc.destroy();
+    throw err;
+  }
+  return tc;
+}
+
+/** Status of every running node, by id (nodes that do not answer are missing). */
+export async function statuses(nodes: NodeProcess[]): Promise<Map<number, StatusSnapshot>> {
+  const all = await Promise.all(
+    nodes.map(async (n) => [n.spec.id, n.running ? await n.status() : undefined] as const),
+  );
+  return new Map(all.filter((e): e is readonly [number, StatusSnapshot] => e[1] !== undefined));
+}
+
+/** Waits until each of `nodes` has applied at least `index`. */
+export async function waitApplied(nodes: NodeProcess[], index: number, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    `nodes ${nodes.map((n) => n.spec.id).join(',')} to apply index ${index}`,
+    async () => {
+      for (const n of nodes) {
+        const st = await n.status();
+        if (!st || st.appliedIndex < index) return undefined;
+      }
+      return true;
+    },
+    timeoutMs,
+  );
+}
+
+// ------------------------------------------------------------------------------ HTTP
+
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+export async function request(
+  url: string,
+  init: { method?: string; body?: string; contentType?: string; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    body: init.body,
+    headers: init.contentType ? { 'content-type': init.contentType } : undefined,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
+  });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  if (text && (res.headers.get('content-type') ?? '').startsWith('application/json')) {
+    body = JSON.parse(text) as Record<string, unknown>;
+  }
+  return { status: res.status, headers: res.headers, body, text };
+}
+
+export function shorten(baseUrl: string, url: string, timeoutMs?: number): Promise<HttpAnswer> {
+  return request(`${baseUrl}/shorten`, {
+    method: 'POST',
+    body: JSON.stringify({ url }),
+    contentType: 'application/json',
+    timeoutMs,
+  });
+}
+
+/** GET /:code without following the redirect: the status and Location. */
+export async function resolveCode(
+  baseUrl: string,
+  code: string,
+): Promise<{ status: number; location: string | null }> {
+  const res = await request(`${baseUrl}/${code}`);
+  return { status: res.status, location: res.headers.get('location') };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
