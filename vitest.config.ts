@@ -7,8 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two cores: running many process-spawning files at once only adds noise and flakiness.
-    maxWorkers: 2,
-    minWorkers: 1,
+    // One file at a time: the machine has two cores, and timing-sensitive tests (coordinated
+    // omission, transport latency, failover deadlines) must not share them with three-node clusters.
+    fileParallelism: false,
   },
 });

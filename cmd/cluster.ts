@@ -68,6 +68,8 @@ async function shutdown(): Promise<void> {
 }
 process.on('SIGINT', () => void shutdown());
 process.on('SIGTERM', () => void shutdown());
+// The nodes run in their own process groups, so a closed terminal must be passed on explicitly.
+process.on('SIGHUP', () => void shutdown());
 
 for (const n of cluster.nodes) {
   // A node that dies is reported, not restarted: the cluster keeps working without it, and the

@@ -86,7 +86,14 @@ export class NodeProcess {
       ...(s.extraArgs ?? []),
     ];
     this.lastExit = undefined;
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...s.env } });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...s.env },
+      // Its own process group: a Ctrl-C in the terminal reaches only the launcher, which then
+      // stops each node once. Otherwise every node would get the terminal's SIGINT *and* the
+      // launcher's SIGTERM, and treat the second as "exit at once".
+      detached: true,
+    });
     child.stdout!.pipe(out, { end: false });
     child.stderr!.pipe(out, { end: false });
     this.child = child;

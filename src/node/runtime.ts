@@ -462,7 +462,10 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     const st = this.core.status();
     for (const id of st.confState.learners) {
       const pr = st.progress.get(id);
-      if (!pr || pr.matchIndex + PROMOTION_MARGIN < st.lastIndex) continue;
+      // Caught up = has replicated something, answered recently, and is close to our last index.
+      // Without the first two, a learner that never started (or advertised an unreachable address)
+      // would be promoted on a short log and could cost the cluster its quorum.
+      if (!pr || pr.matchIndex === 0 || !pr.recentActive || pr.matchIndex + PROMOTION_MARGIN < st.lastIndex) continue;
       const member = this.members.get(id);
       if (!member) continue;
       try {
