@@ -31,10 +31,12 @@ import { Waiters } from './waiters.js';
 export interface StateMachine<R> {
   readonly appliedIndex: number;
   /**
-   * Applies entries (empty data: nothing to do but record the index) in one transaction, queued
-   * in the caller's event-loop turn; resolves with one result per command once committed.
+   * Applies entries in order (empty data: nothing to do but record the index); returns one
+   * result per command. Synchronous and never waiting for the disk: the log is the durable truth.
    */
-  applyBatch(entries: ReadonlyArray<{ index: number; data: Uint8Array }>): Promise<Array<{ index: number; result: R }>>;
+  applyBatch(entries: ReadonlyArray<{ index: number; data: Uint8Array }>): Array<{ index: number; result: R }>;
+  /** Writes everything applied so far to disk (called when stopping). */
+  flush(): Promise<void>;
 }
 
 export interface MessageTransport {
@@ -106,8 +108,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private scheduled = false;
   private looping = false;
   private loopDone: Promise<void> = Promise.resolve();
-  /** The latest apply transaction in flight; applies are queued in log order. */
-  private applyDone: Promise<void> = Promise.resolve();
+  /** Membership writes in flight (rare): proposals in the same batch are settled after them. */
+  private membershipDone: Promise<void> = Promise.resolve();
   private stopped = false;
   private failed = false;
   private applied: number;
@@ -154,7 +156,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.proposals.rejectAll(new RuntimeStoppedError());
     this.readIndexes.rejectAll(new RuntimeStoppedError());
     await this.loopDone;
-    await this.applyDone;
+    await this.membershipDone;
+    await this.opts.stateMachine.flush();
   }
 
   // ------------------------------------------------------------- API for the service
@@ -310,8 +313,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         // A commit-index-only change need not be synced: the commit index is re-learned from the
         // leader after a restart, and the applied index is durable in the state machine.
         const saved = rd.mustSync ? this.persist(rd) : undefined;
-        // Committed entries are already durable here (the core hands out only persisted ones), so
-        // they are applied now, in the same LMDB transaction and fsync as this Ready's entries.
+        // Committed entries are already durable here (the core hands out only persisted ones):
+        // apply them now, while this Ready's own entries are being written.
         if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
         if (saved) await saved;
         if (rd.messagesAfterPersist.length > 0) this.opts.transport.send(rd.messagesAfterPersist);
@@ -343,20 +346,23 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * Queues the application of committed entries (membership first, in the same transaction as
-   * the state machine's applied index, so a crash can neither lose a membership change nor apply
-   * one twice); settles waiting proposals and reads once the transaction commits.
+   * Applies committed entries to the state machine (in memory, no disk wait) and settles the
+   * proposals and reads waiting for them. A membership change is first recorded durably, so a
+   * restart never forgets it; proposals applied in the same batch wait for that write.
    */
   private apply(entries: Entry[]): void {
     const confEntries = entries.filter((e) => e.type === EntryType.ConfChange);
-    const membershipSaved = confEntries.length > 0 ? this.applyMembership(confEntries) : undefined;
     const empty = new Uint8Array(0);
-    const applied = this.opts.stateMachine.applyBatch(
+    const outcomes = this.opts.stateMachine.applyBatch(
       entries.map((e) => ({ index: e.index, data: e.type === EntryType.Normal ? e.data : empty })),
     );
     this.metrics?.applyBatchSize.observe(entries.length);
-    this.applyDone = Promise.all([applied, membershipSaved]).then(
-      ([outcomes]) => this.settleApplied(entries, outcomes),
+    if (confEntries.length === 0) {
+      this.settleApplied(entries, outcomes);
+      return;
+    }
+    this.membershipDone = this.applyMembership(confEntries).then(
+      () => this.settleApplied(entries, outcomes),
       (err: unknown) => this.fail(err),
     );
   }
@@ -376,12 +382,13 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         this.proposals.reject(e.index, new ProposalDroppedError(e.index));
       }
     }
-    this.applied = entries[entries.length - 1].index;
+    // max: a batch held back by a membership write may settle after a later one.
+    this.applied = Math.max(this.applied, entries[entries.length - 1].index);
     this.releaseReads();
     this.emit('applied', this.applied);
   }
 
-  /** Updates the member directory and peers now; the returned write joins the apply's batch. */
+  /** Updates the member directory and peers now; resolves once the membership is durable. */
   private applyMembership(confEntries: Entry[]): Promise<void> {
     for (const e of confEntries) {
       const cc = decodeConfChange(e.data);

@@ -3,6 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UrlStore } from '../../src/shortener/url-store.js';
 import { create, createTempEnv, dumpStore, noop, type TempEnv } from './store-fixtures.js';
 
+/** What LMDB holds once everything `store` applied is flushed. */
+async function flushedDump(store: UrlStore, root: RootDatabase): Promise<ReturnType<typeof dumpStore>> {
+  await store.flush();
+  return dumpStore(root);
+}
+
 const A = 'https://example.com/a';
 const B = 'https://example.com/b';
 const C = 'https://example.com/c';
@@ -27,11 +33,11 @@ describe('UrlStore basics', () => {
     expect(store.count()).toBe(0);
     expect(store.get('abc1234')).toBeUndefined();
     expect(store.codeForUrl(A)).toBeUndefined();
-    expect(store.applyBatchSync([])).toEqual([]);
+    expect(store.applyBatch([])).toEqual([]);
   });
 
   it('applies a create and serves it from get and codeForUrl', () => {
-    const outcomes = store.applyBatchSync([create(1, 'abc1234', A, 1234.5)]);
+    const outcomes = store.applyBatch([create(1, 'abc1234', A, 1234.5)]);
 
     expect(outcomes).toEqual([
       { index: 1, result: { code: 'abc1234', url: A, createdAt: 1234.5, created: true } },
@@ -43,7 +49,7 @@ describe('UrlStore basics', () => {
   });
 
   it('treats empty entries as no-ops that only advance the applied index', () => {
-    const outcomes = store.applyBatchSync([noop(1), create(2, 'abc1234', A), noop(3)]);
+    const outcomes = store.applyBatch([noop(1), create(2, 'abc1234', A), noop(3)]);
 
     expect(outcomes.map((o) => o.index)).toEqual([2]);
     expect(store.appliedIndex).toBe(3);
@@ -54,8 +60,8 @@ describe('UrlStore basics', () => {
     const longUrl = `https://example.com/${'x'.repeat(8000)}`;
     expect(Buffer.byteLength(longUrl)).toBeGreaterThan(2048);
 
-    store.applyBatchSync([create(1, 'long000', longUrl)]);
-    const [again] = store.applyBatchSync([create(2, 'long001', longUrl)]);
+    store.applyBatch([create(1, 'long000', longUrl)]);
+    const [again] = store.applyBatch([create(2, 'long001', longUrl)]);
 
     expect(store.get('long000')?.url).toBe(longUrl);
     expect(store.codeForUrl(longUrl)).toBe('long000');
@@ -65,8 +71,8 @@ describe('UrlStore basics', () => {
 
 describe('create semantics', () => {
   it('returns the existing record, not a new one, for a URL that already has a code', () => {
-    store.applyBatchSync([create(1, 'first00', A, 100)]);
-    const outcomes = store.applyBatchSync([create(2, 'second0', A, 200)]);
+    store.applyBatch([create(1, 'first00', A, 100)]);
+    const outcomes = store.applyBatch([create(2, 'second0', A, 200)]);
 
     expect(outcomes).toEqual([
       { index: 2, result: { code: 'first00', url: A, createdAt: 100, created: false } },
@@ -76,8 +82,8 @@ describe('create semantics', () => {
   });
 
   it('treats a re-proposal of the same URL with the same code as a dedup, not a collision', () => {
-    store.applyBatchSync([create(1, 'abc1234', A, 100)]);
-    const outcomes = store.applyBatchSync([create(2, 'abc1234', A, 200)]);
+    store.applyBatch([create(1, 'abc1234', A, 100)]);
+    const outcomes = store.applyBatch([create(2, 'abc1234', A, 200)]);
 
     expect(outcomes).toEqual([
       { index: 2, result: { code: 'abc1234', url: A, createdAt: 100, created: false } },
@@ -85,7 +91,7 @@ describe('create semantics', () => {
   });
 
   it('dedups the same URL proposed twice within one batch', () => {
-    const outcomes = store.applyBatchSync([create(1, 'first00', A, 100), create(2, 'second0', A, 200)]);
+    const outcomes = store.applyBatch([create(1, 'first00', A, 100), create(2, 'second0', A, 200)]);
 
     expect(outcomes.map((o) => o.result)).toEqual([
       { code: 'first00', url: A, createdAt: 100, created: true },
@@ -94,17 +100,17 @@ describe('create semantics', () => {
     expect(store.count()).toBe(1);
   });
 
-  it('answers code_taken for a code owned by another URL and changes nothing but the applied index', () => {
-    store.applyBatchSync([create(1, 'same000', A)]);
-    const before = dumpStore(root);
+  it('answers code_taken for a code owned by another URL and changes nothing but the applied index', async () => {
+    store.applyBatch([create(1, 'same000', A)]);
+    const before = await flushedDump(store, root);
 
-    const outcomes = store.applyBatchSync([create(2, 'same000', B)]);
+    const outcomes = store.applyBatch([create(2, 'same000', B)]);
 
     expect(outcomes).toEqual([{ index: 2, result: { error: 'code_taken', code: 'same000' } }]);
     expect(store.get('same000')?.url).toBe(A);
     expect(store.codeForUrl(B)).toBeUndefined();
     expect(store.count()).toBe(1);
-    const after = dumpStore(root);
+    const after = await flushedDump(store, root);
     expect(after.urls).toEqual(before.urls);
     expect(after.urlCodes).toEqual(before.urlCodes);
     expect(store.appliedIndex).toBe(2);
@@ -115,7 +121,7 @@ describe('create semantics', () => {
     try {
       const colliding = new UrlStore(collidingEnv.open(), { urlHasher: () => Buffer.from('same-hash') });
 
-      const outcomes = colliding.applyBatchSync([
+      const outcomes = colliding.applyBatch([
         create(1, 'codeA00', A),
         create(2, 'codeB00', B),
         create(3, 'codeX00', A),
@@ -139,19 +145,19 @@ describe('create semantics', () => {
 });
 
 describe('idempotency and order', () => {
-  it('applies nothing and returns no outcomes when the same batch comes again', () => {
+  it('applies nothing and returns no outcomes when the same batch comes again', async () => {
     const batch = [create(1, 'abc1234', A), noop(2), create(3, 'def5678', B)];
-    store.applyBatchSync(batch);
-    const before = dumpStore(root);
+    store.applyBatch(batch);
+    const before = await flushedDump(store, root);
 
-    expect(store.applyBatchSync(batch)).toEqual([]);
-    expect(dumpStore(root)).toEqual(before);
+    expect(store.applyBatch(batch)).toEqual([]);
+    expect(await flushedDump(store, root)).toEqual(before);
   });
 
   it('applies only the part of an overlapping batch above the applied index', () => {
-    store.applyBatchSync([create(1, 'abc1234', A), create(2, 'def5678', B)]);
+    store.applyBatch([create(1, 'abc1234', A), create(2, 'def5678', B)]);
 
-    const outcomes = store.applyBatchSync([create(2, 'zzzzzzz', C), noop(3), create(4, 'ghi9012', C)]);
+    const outcomes = store.applyBatch([create(2, 'zzzzzzz', C), noop(3), create(4, 'ghi9012', C)]);
 
     expect(outcomes).toEqual([
       { index: 4, result: expect.objectContaining({ code: 'ghi9012', created: true }) },
@@ -161,7 +167,7 @@ describe('idempotency and order', () => {
   });
 
   it('refuses a gap in the indexes and applies nothing of that batch', () => {
-    expect(() => store.applyBatchSync([create(1, 'abc1234', A), create(3, 'def5678', B)])).toThrow(
+    expect(() => store.applyBatch([create(1, 'abc1234', A), create(3, 'def5678', B)])).toThrow(
       /cannot apply entry 3: the last applied entry is 1/,
     );
     expect(store.appliedIndex).toBe(0);
@@ -171,7 +177,7 @@ describe('idempotency and order', () => {
   it('rolls back the whole batch when an entry cannot be decoded', () => {
     const garbage = { index: 2, data: Uint8Array.from([0xde, 0xad, 0xbe, 0xef]) };
 
-    expect(() => store.applyBatchSync([create(1, 'abc1234', A), garbage])).toThrow(/cannot decode command/);
+    expect(() => store.applyBatch([create(1, 'abc1234', A), garbage])).toThrow(/cannot decode command/);
     expect(store.appliedIndex).toBe(0);
     expect(store.get('abc1234')).toBeUndefined();
     expect(store.count()).toBe(0);
@@ -195,17 +201,17 @@ describe('determinism', () => {
       const otherRoot = otherEnv.open();
       const other = new UrlStore(otherRoot);
 
-      const outcomes = store.applyBatchSync(entries);
+      const outcomes = store.applyBatch(entries);
       // The other node sees the entries one at a time, and some twice (a replay after a restart).
       const otherOutcomes = entries.flatMap((_, i) =>
-        other.applyBatchSync(entries.slice(Math.max(0, i - 1), i + 1)),
+        other.applyBatch(entries.slice(Math.max(0, i - 1), i + 1)),
       );
 
       expect(otherOutcomes).toEqual(outcomes);
-      const dump = dumpStore(root);
+      const dump = await flushedDump(store, root);
       expect(dump.urls).toHaveLength(4);
       expect(dump.urlCodes).toHaveLength(4);
-      expect(dumpStore(otherRoot)).toEqual(dump);
+      expect(await flushedDump(other, otherRoot)).toEqual(dump);
     } finally {
       await otherEnv.dispose();
     }
@@ -215,8 +221,8 @@ describe('determinism', () => {
 describe('durability', () => {
   it('keeps the applied index and the data across closing and reopening the environment', async () => {
     const batch = [create(1, 'abc1234', A), noop(2), create(3, 'def5678', B)];
-    store.applyBatchSync(batch);
-    const before = dumpStore(root);
+    store.applyBatch(batch);
+    const before = await flushedDump(store, root);
     await root.close();
 
     const reopenedRoot = env.open();
@@ -228,36 +234,76 @@ describe('durability', () => {
     expect(reopened.codeForUrl(A)).toBe('abc1234');
     expect(dumpStore(reopenedRoot)).toEqual(before);
     // A replay of the log after the restart must not apply anything twice.
-    expect(reopened.applyBatchSync(batch)).toEqual([]);
+    expect(reopened.applyBatch(batch)).toEqual([]);
   });
 });
 
-describe('asynchronous apply (the runtime path)', () => {
-  it('gives the same outcomes and contents as the synchronous apply', async () => {
-    const entries = [noop(1), create(2, 'abc1234', A), create(3, 'def5678', A), create(4, 'abc1234', B), noop(5)];
-    const outcomes = await store.applyBatch(entries);
+describe('the in-memory overlay and its flush to LMDB', () => {
+  it('serves applied records before they are flushed, and from LMDB after', async () => {
+    store.applyBatch([create(1, 'abc1234', A), noop(2)]);
+    expect(store.get('abc1234')?.url).toBe(A);
+    expect(store.codeForUrl(A)).toBe('abc1234');
+    expect(store.appliedIndex).toBe(2);
+    expect(dumpStore(root).urls).toHaveLength(0);
+    expect(store.durableAppliedIndex).toBe(0);
+
+    await store.flush();
+    expect(dumpStore(root).urls).toHaveLength(1);
+    expect(store.durableAppliedIndex).toBe(2);
+    expect(store.get('abc1234')?.url).toBe(A);
+    expect(store.applyBatch([create(3, 'zzz0000', A)])).toEqual([
+      { index: 3, result: { code: 'abc1234', url: A, createdAt: 1_700_000_000_001, created: false } },
+    ]);
+  });
+
+  it('flushes on its own within the interval', async () => {
+    const fast = new UrlStore(root, { flushIntervalMs: 5 });
+    fast.applyBatch([create(1, 'abc1234', A)]);
+    const deadline = Date.now() + 5_000;
+    while (fast.durableAppliedIndex < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(fast.durableAppliedIndex).toBe(1);
+  });
+
+  it('after a crash before the flush, resumes from the flushed index and a replay rebuilds the same state', async () => {
+    const entries = [create(1, 'abc1234', A), create(2, 'def5678', B), create(3, 'ghi9012', A)];
+    const outcomes = store.applyBatch(entries.slice(0, 1));
+    await store.flush();
+    outcomes.push(...store.applyBatch(entries.slice(1)));
+    // "Crash": reopen without flushing; the unflushed entries are gone from the store.
+    await root.close();
+    root = env.open();
+    const restarted = new UrlStore(root);
+    expect(restarted.appliedIndex).toBe(1);
+    expect(restarted.get('def5678')).toBeUndefined();
+    // The Raft log replays everything above the flushed index: same outcomes, same state.
+    expect(restarted.applyBatch(entries)).toEqual(outcomes.slice(1));
     const other = await createTempEnv();
     try {
       const otherRoot = other.open();
-      expect(outcomes).toEqual(new UrlStore(otherRoot).applyBatchSync(entries));
-      expect(dumpStore(root)).toEqual(dumpStore(otherRoot));
-      expect(store.appliedIndex).toBe(5);
+      const otherStore = new UrlStore(otherRoot);
+      otherStore.applyBatch(entries);
+      store = restarted;
+      expect(await flushedDump(store, root)).toEqual(await flushedDump(otherStore, otherRoot));
     } finally {
       await other.dispose();
     }
   });
 
-  it('rejects a batch with an undecodable entry and writes none of it', async () => {
+  it('rejects a batch with an undecodable entry and applies none of it', () => {
     const bad = { index: 2, data: new Uint8Array([0xff, 0xff, 0xff]) };
-    await expect(store.applyBatch([create(1, 'abc1234', A), bad])).rejects.toThrow();
+    expect(() => store.applyBatch([create(1, 'abc1234', A), bad])).toThrow();
     expect(store.appliedIndex).toBe(0);
     expect(store.get('abc1234')).toBeUndefined();
   });
 
-  it('rejects a gap and writes nothing', async () => {
-    await store.applyBatch([create(1, 'abc1234', A)]);
-    await expect(store.applyBatch([create(3, 'def5678', B)])).rejects.toThrow(/last applied entry is 1/);
-    expect(store.appliedIndex).toBe(1);
-    expect(store.get('def5678')).toBeUndefined();
+  it('keeps the count across flushes and restarts', async () => {
+    store.applyBatch([create(1, 'abc1234', A), create(2, 'def5678', B)]);
+    await store.flush();
+    store.applyBatch([create(3, 'ghi9012', C)]);
+    expect(store.count()).toBe(3);
+    await store.flush();
+    await root.close();
+    root = env.open();
+    expect(new UrlStore(root).count()).toBe(3);
   });
 });
