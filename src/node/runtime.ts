@@ -195,9 +195,12 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
    */
   readIndex(timeoutMs: number): Promise<number> {
     if (this.stopped) return Promise.reject(new RuntimeStoppedError());
-    const id = this.nextReadId++;
-    const context = new Uint8Array(8);
-    new DataView(context.buffer).setFloat64(0, id);
+    // The leader keys pending reads by context, so it must be unique across the cluster: this
+    // node's id, then a counter.
+    const context = new Uint8Array(12);
+    const view = new DataView(context.buffer);
+    view.setUint32(0, this.nodeId);
+    view.setFloat64(4, this.nextReadId++);
     // Throws NotLeaderError when no leader is known: before registering a waiter that would leak.
     this.core.readIndex(context);
     const waiting = this.readIndexes.wait(contextKey(context), timeoutMs);

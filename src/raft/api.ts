@@ -36,7 +36,11 @@ export interface PersistedState {
   entries: Entry[];
   /** The latest snapshot; the log starts right after snapshot.index. */
   snapshot?: SnapshotMeta;
-  /** Membership to start with when neither the snapshot nor the log says otherwise. */
+  /**
+   * Membership as of the snapshot (or the initial membership): membership-change entries in
+   * `entries` up to `applied` are replayed over it. Passing a later membership is also fine, since
+   * replaying a change it already includes changes nothing.
+   */
   confState: ConfState;
   /** Highest index already applied to the state machine (entries up to it are not handed out again). */
   applied: number;

@@ -95,7 +95,15 @@ export class RaftNode {
       commit: persisted.hardState.commit,
       applied: persisted.applied,
     });
-    this.conf = persisted.confState;
+    // Membership changes already applied live in the log too: replay them over the given state
+    // (re-applying one that confState already includes changes nothing), so a restarted node
+    // uses the same quorum as the others.
+    let conf: ConfState = { voters: [...persisted.confState.voters], learners: [...persisted.confState.learners] };
+    for (const e of persisted.entries) {
+      if (e.index > this.log.applied) break;
+      if (e.type === EntryType.ConfChange) conf = applyConfChange(conf, decodeConfChange(e.data));
+    }
+    this.conf = conf;
     this.resetProgress();
     this.resetRandomizedElectionTimeout();
     this.prevHardState = this.hardState();
