@@ -48,7 +48,10 @@ export function createBareApp(): { app: express.Express; size: () => number } {
   app.get('/:code', (req: Request, res: Response) => {
     const record = byCode.get(req.params.code as string);
     if (!record) return void res.status(404).json({ message: 'unknown code' });
-    res.redirect(302, record.url);
+    // A bare 302, as the service sends (res.redirect would also build an HTML body per request).
+    res.statusCode = 302;
+    res.setHeader('Location', record.url);
+    res.end();
   });
 
   // Malformed JSON bodies: a 400 with the same {message} shape instead of Express's HTML page.
