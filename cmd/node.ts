@@ -21,6 +21,10 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --heartbeat-ticks N    ticks between heartbeats (HEARTBEAT_TICKS, default ${DEFAULT_TIMING.heartbeatTicks})
   --election-ticks N     base election timeout in ticks, randomized up to 2x (ELECTION_TICKS, default ${DEFAULT_TIMING.electionTicks})
   --no-request-log       turn off per-request HTTP logs (REQUEST_LOG=0)
+  --cluster-token T      shared secret of the cluster, required on gRPC and on join/remove (CLUSTER_TOKEN);
+                         without it the node runs in protected mode: Raft on loopback only, cluster
+                         endpoints for local callers only
+  --api-key K            writes then need Authorization: Bearer K or X-Api-Key: K; reads stay open (API_KEY)
   LOG_LEVEL              pino level (default info)`;
 
 function fail(message: string): never {
@@ -48,6 +52,8 @@ const { values } = parseArgs({
     'heartbeat-ticks': { type: 'string' },
     'election-ticks': { type: 'string' },
     'no-request-log': { type: 'boolean' },
+    'cluster-token': { type: 'string' },
+    'api-key': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -65,9 +71,11 @@ const dataDir = values.data ?? env.DATA_DIR ?? fail('--data is required');
 const timing = {
   tickMs: positiveInt(values['tick-ms'] ?? env.TICK_MS, '--tick-ms') ?? DEFAULT_TIMING.tickMs,
   heartbeatTicks:
-    positiveInt(values['heartbeat-ticks'] ?? env.HEARTBEAT_TICKS, '--heartbeat-ticks') ?? DEFAULT_TIMING.heartbeatTicks,
+    positiveInt(values['heartbeat-ticks'] ?? env.HEARTBEAT_TICKS, '--heartbeat-ticks') ??
+    DEFAULT_TIMING.heartbeatTicks,
   electionTicks:
-    positiveInt(values['election-ticks'] ?? env.ELECTION_TICKS, '--election-ticks') ?? DEFAULT_TIMING.electionTicks,
+    positiveInt(values['election-ticks'] ?? env.ELECTION_TICKS, '--election-ticks') ??
+    DEFAULT_TIMING.electionTicks,
 };
 const logger = createLogger(nodeId);
 
@@ -95,6 +103,8 @@ try {
     advertiseRaftAddr: values['advertise-raft'] ?? (env.ADVERTISE_RAFT_ADDR || undefined),
     timing,
     requestLogging: !(values['no-request-log'] || env.REQUEST_LOG === '0'),
+    clusterToken: values['cluster-token'] ?? (env.CLUSTER_TOKEN || undefined),
+    apiKey: values['api-key'] ?? (env.API_KEY || undefined),
     logger,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -36,6 +36,10 @@ export interface NodeConfig {
   timing?: RuntimeTiming;
   proposalTimeoutMs?: number;
   requestLogging?: boolean;
+  /** Shared secret of the cluster: required on gRPC and on the cluster endpoints when set. */
+  clusterToken?: string;
+  /** When set, writes need it; reads stay open. */
+  apiKey?: string;
   logger: Logger;
 }
 
@@ -65,7 +69,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const timing = config.timing ?? DEFAULT_TIMING;
   const proposalTimeoutMs = config.proposalTimeoutMs ?? 5_000;
   const publicUrl = (config.publicUrl ?? `http://${config.httpAddr}`).replace(/\/+$/, '');
-  const self: Member = { id: config.nodeId, httpUrl: publicUrl, raftAddr: config.advertiseRaftAddr ?? config.raftAddr };
+  const self: Member = {
+    id: config.nodeId,
+    httpUrl: publicUrl,
+    raftAddr: config.advertiseRaftAddr ?? config.raftAddr,
+  };
+
+  enforceProtectedMode(config, log);
 
   const root = openNodeDatabase(config.dataDir);
   const logStore = new RaftLogStore(root);
@@ -113,6 +123,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     // Only called once the server is started below, after `runtime` exists.
     onMessages: (messages) => runtime.deliver(messages),
     logger: log, // the transport tags its own lines (component: raft-transport)
+    authToken: config.clusterToken,
   });
 
   const metricsRegistry = new Registry();
@@ -148,6 +159,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     publicUrl,
     requestLogging: config.requestLogging,
     metricsRegistry,
+    apiKey: config.apiKey,
+    clusterToken: config.clusterToken,
   });
   const server = createServer(app);
   // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.
@@ -158,7 +171,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   log.info({ httpPort, raftPort, publicUrl }, 'node is serving');
 
   if (joinLeaderUrl) {
-    const joined = await requestJoin(joinLeaderUrl, self, log, Date.now() + JOIN_TIMEOUT_MS);
+    const joined = await requestJoin(
+      joinLeaderUrl,
+      self,
+      log,
+      Date.now() + JOIN_TIMEOUT_MS,
+      config.clusterToken ? { 'x-cluster-token': config.clusterToken } : {},
+    );
     runtime.learnMembers(joined);
     // Written last: a node that crashes before this simply joins again (the join is idempotent).
     await metaStore.setIdentity(identity);
@@ -188,6 +207,30 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   };
 }
 
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * Without a cluster token anyone who reaches the gRPC port could inject Raft messages, and anyone
+ * who reaches the HTTP port could change the membership. Like Redis's protected mode, a node
+ * without a token therefore keeps both to this machine (the quick start needs no setup).
+ */
+function enforceProtectedMode(config: NodeConfig, log: Logger): void {
+  if (config.clusterToken) return;
+  const raftHost = splitHostPort(config.raftAddr).host;
+  if (!isLoopbackHost(raftHost)) {
+    throw new Error(
+      `refusing to listen for Raft traffic on ${config.raftAddr} without a cluster token: anyone who reaches ` +
+        'that port could disrupt the cluster. Set --cluster-token (CLUSTER_TOKEN) on every node, or bind to 127.0.0.1.',
+    );
+  }
+  log.warn(
+    'protected mode: no cluster token is set, so the Raft port listens on loopback only and the cluster ' +
+      'endpoints (join, remove) answer only requests from this machine; set --cluster-token to run across machines',
+  );
+}
+
 async function bootstrapNewCluster(
   nodeId: number,
   self: Member,
@@ -203,7 +246,11 @@ async function bootstrapNewCluster(
   return identity;
 }
 
-function loadPersistedState(logStore: RaftLogStore, metaStore: NodeMetaStore, urlStore: UrlStore): PersistedState {
+function loadPersistedState(
+  logStore: RaftLogStore,
+  metaStore: NodeMetaStore,
+  urlStore: UrlStore,
+): PersistedState {
   const loaded = logStore.load();
   const membership = metaStore.getMembership();
   return {

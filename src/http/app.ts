@@ -3,6 +3,7 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { requireApiKey, requireClusterAccess } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFound } from './error-middleware.js';
 import { httpMetricsMiddleware, registerMetricsRoute } from './metrics.js';
@@ -25,6 +26,10 @@ export interface HttpAppOptions {
   maxBodyBytes?: number;
   /** When given, requests are counted in it and GET /metrics serves it. */
   metricsRegistry?: Registry;
+  /** When set, writes need it (Authorization: Bearer or X-Api-Key); reads stay open. */
+  apiKey?: string;
+  /** When set, cluster endpoints need it; when not, they answer loopback callers only. */
+  clusterToken?: string;
 }
 
 export function createHttpApp(options: HttpAppOptions): express.Express {
@@ -48,8 +53,8 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
 
   // Fixed paths before /:code, which takes any single segment.
   registerHealthRoutes(app, { node });
-  registerClusterRoutes(app, { node, maxBodyBytes });
-  registerShortenRoutes(app, { node, shortUrlOf, maxBodyBytes });
+  registerClusterRoutes(app, { node, maxBodyBytes, access: requireClusterAccess(options.clusterToken) });
+  registerShortenRoutes(app, { node, shortUrlOf, maxBodyBytes, access: requireApiKey(options.apiKey) });
   registerCodeRoutes(app, { node, shortUrlOf });
 
   app.use(notFound);

@@ -8,7 +8,10 @@ import { HttpError } from '../errors.js';
 import { parseJoinRequest, parseMemberIdParam } from '../join-request.js';
 import type { NodeApi } from '../node-api.js';
 
-export function registerClusterRoutes(app: Express, deps: { node: NodeApi; maxBodyBytes: number }): void {
+export function registerClusterRoutes(
+  app: Express,
+  deps: { node: NodeApi; maxBodyBytes: number; access: RequestHandler },
+): void {
   const { node } = deps;
 
   const status: RequestHandler = (_req, res) => {
@@ -33,10 +36,10 @@ export function registerClusterRoutes(app: Express, deps: { node: NodeApi; maxBo
     .all(methodNotAllowed(['GET', 'HEAD']));
   app
     .route('/cluster/join')
-    .post(parseBody(['json'], deps.maxBodyBytes), join)
+    .post(deps.access, parseBody(['json'], deps.maxBodyBytes), join)
     .all(methodNotAllowed(['POST']));
   app
     .route('/cluster/members/:id')
-    .delete(remove)
+    .delete(deps.access, remove)
     .all(methodNotAllowed(['DELETE']));
 }

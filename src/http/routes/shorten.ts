@@ -18,7 +18,7 @@ export const MAX_CODE_ATTEMPTS = 4;
 
 export function registerShortenRoutes(
   app: Express,
-  deps: { node: NodeApi; shortUrlOf: ShortUrlOf; maxBodyBytes: number },
+  deps: { node: NodeApi; shortUrlOf: ShortUrlOf; maxBodyBytes: number; access: RequestHandler },
 ): void {
   const { node, shortUrlOf } = deps;
 
@@ -44,7 +44,8 @@ export function registerShortenRoutes(
 
   app
     .route('/shorten')
-    .post(parseBody(['json', 'form', 'text'], deps.maxBodyBytes), shorten)
+    // The key is checked before the body is read: a refused client costs no parsing.
+    .post(deps.access, parseBody(['json', 'form', 'text'], deps.maxBodyBytes), shorten)
     .all(methodNotAllowed(['POST']));
 }
 

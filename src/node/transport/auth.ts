@@ -1,9 +1,8 @@
-// A shared cluster token, sent as call metadata and checked when a stream opens. This is the hook
-// for the later auth issue: today it is optional and compared in constant time; TLS will still be
-// needed to keep it secret on the wire.
+// A shared cluster token, sent as call metadata and checked when a stream opens, compared in
+// constant time. Without TLS it travels in clear text: fine on loopback or a private network.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
+import { secretMatches } from '../../common/secrets.js';
 
 export const CLUSTER_TOKEN_METADATA_KEY = 'x-raft-cluster-token';
 
@@ -17,11 +16,5 @@ export function tokenMetadata(authToken: string | undefined): Metadata {
 export function isAuthorized(metadata: Metadata, requiredToken: string | undefined): boolean {
   if (requiredToken === undefined) return true;
   const presented = metadata.get(CLUSTER_TOKEN_METADATA_KEY)[0];
-  if (typeof presented !== 'string') return false;
-  // Hash both sides so the comparison is constant-time regardless of the presented length.
-  return timingSafeEqual(sha256(presented), sha256(requiredToken));
-}
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+  return secretMatches(typeof presented === 'string' ? presented : undefined, requiredToken);
 }
