@@ -79,7 +79,9 @@ for (const n of cluster.nodes) {
       await new Promise((r) => setTimeout(r, 250));
       if (stopping) return;
       if (n.lastExit) {
-        say(`node ${n.spec.id} exited (code ${n.lastExit.code}, signal ${n.lastExit.signal}); see ${n.spec.logFile}`);
+        say(
+          `node ${n.spec.id} exited (code ${n.lastExit.code}, signal ${n.lastExit.signal}); see ${n.spec.logFile}`,
+        );
         return;
       }
     }

@@ -36,7 +36,9 @@ export class UrlService implements NodeApi {
 
   async createShortUrl(input: CreateCommandInput): Promise<CreateResult> {
     const result = await this.translate(() =>
-      this.runtime.propose(encodeCommand({ type: 'create', code: input.code, url: input.url, createdAt: input.createdAt })),
+      this.runtime.propose(
+        encodeCommand({ type: 'create', code: input.code, url: input.url, createdAt: input.createdAt }),
+      ),
     );
     if (!result) throw new Error('the state machine returned no result for a create command');
     if ('error' in result) throw new ConflictError(CODE_TAKEN, `code ${result.code} is already taken`);
@@ -132,7 +134,8 @@ export class UrlService implements NodeApi {
       if (err instanceof DeadlineError) throw new CommitTimeoutError(err.timeoutMs);
       if (err instanceof ProposalDroppedError) throw new UnavailableError(err.message);
       if (err instanceof RuntimeStoppedError) throw new UnavailableError(err.message);
-      if (err instanceof ProposalRejectedError) throw new ConflictError('membership_change_in_progress', err.message);
+      if (err instanceof ProposalRejectedError)
+        throw new ConflictError('membership_change_in_progress', err.message);
       throw err;
     }
   }

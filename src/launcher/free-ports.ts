@@ -61,4 +61,3 @@ export async function freePortRanges(ranges: number, length: number): Promise<nu
     await closeAll(held);
   }
 }
-

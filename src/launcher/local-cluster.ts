@@ -48,7 +48,11 @@ export class LocalCluster {
     const [first, ...rest] = this.nodes;
     first.start();
     onProgress(`node 1 started (pid ${first.pid}), waiting for a leader`);
-    await waitFor('node 1 to know a leader', async () => ((await first.status())?.leaderId ? true : undefined), timeoutMs);
+    await waitFor(
+      'node 1 to know a leader',
+      async () => ((await first.status())?.leaderId ? true : undefined),
+      timeoutMs,
+    );
     for (const n of rest) {
       n.start();
       onProgress(`node ${n.spec.id} started (pid ${n.pid}), joining via ${n.spec.join}`);
@@ -59,7 +63,10 @@ export class LocalCluster {
   }
 
   /** The leader's status once every node is a voter and has applied the leader's commit index. */
-  async waitUntilConverged(timeoutMs: number, ids = this.nodes.map((n) => n.spec.id)): Promise<StatusSnapshot> {
+  async waitUntilConverged(
+    timeoutMs: number,
+    ids = this.nodes.map((n) => n.spec.id),
+  ): Promise<StatusSnapshot> {
     return waitFor(
       `nodes ${ids.join(',')} to be voters and caught up`,
       async () => {

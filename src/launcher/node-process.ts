@@ -78,10 +78,14 @@ export class NodeProcess {
     const out = createWriteStream(s.logFile, { flags: 'a' });
     const args = [
       NODE_ENTRY,
-      '--id', String(s.id),
-      '--http', `${s.host}:${s.httpPort}`,
-      '--raft', `${s.host}:${s.raftPort}`,
-      '--data', s.dataDir,
+      '--id',
+      String(s.id),
+      '--http',
+      `${s.host}:${s.httpPort}`,
+      '--raft',
+      `${s.host}:${s.raftPort}`,
+      '--data',
+      s.dataDir,
       ...(s.join ? ['--join', s.join] : []),
       ...(s.extraArgs ?? []),
     ];
@@ -158,7 +162,9 @@ export async function waitFor<T>(
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

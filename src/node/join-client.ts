@@ -31,7 +31,8 @@ export async function discoverCluster(
     try {
       const res = await fetch(new URL('/cluster/status', joinUrl), { signal: AbortSignal.timeout(2000) });
       const body = (await res.json()) as StatusAnswer;
-      if (res.ok && body.clusterId && body.leaderUrl) return { clusterId: body.clusterId, leaderUrl: body.leaderUrl };
+      if (res.ok && body.clusterId && body.leaderUrl)
+        return { clusterId: body.clusterId, leaderUrl: body.leaderUrl };
       problem = res.ok ? 'the cluster has no leader yet' : `status ${res.status}`;
     } catch (err) {
       problem = (err as Error).message;

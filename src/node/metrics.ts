@@ -6,7 +6,9 @@ import type { RaftStatus } from '../raft/index.js';
 const ROLES = ['follower', 'pre-candidate', 'candidate', 'leader'] as const;
 
 /** Latency buckets in seconds, from 100 µs (an fsync on a fast disk) to 5 s (a commit timeout). */
-const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
 
 export class RaftMetrics {
   readonly proposals: Counter;
@@ -20,7 +22,11 @@ export class RaftMetrics {
 
   constructor(registry: Registry, status: () => RaftStatus & { appliedIndex: number }) {
     const registers = [registry];
-    this.proposals = new Counter({ name: 'raft_proposals_total', help: 'Commands proposed on this node as leader.', registers });
+    this.proposals = new Counter({
+      name: 'raft_proposals_total',
+      help: 'Commands proposed on this node as leader.',
+      registers,
+    });
     this.proposalsFailed = new Counter({
       name: 'raft_proposals_failed_total',
       help: 'Proposals that timed out or were dropped by a leadership change.',
@@ -31,7 +37,11 @@ export class RaftMetrics {
       help: 'Times this node became a (pre-)candidate.',
       registers,
     });
-    this.electionsWon = new Counter({ name: 'raft_elections_won_total', help: 'Times this node became leader.', registers });
+    this.electionsWon = new Counter({
+      name: 'raft_elections_won_total',
+      help: 'Times this node became leader.',
+      registers,
+    });
     this.commitLatency = new Histogram({
       name: 'raft_commit_latency_seconds',
       help: 'From proposal to the entry being applied on this leader.',
@@ -59,7 +69,7 @@ export class RaftMetrics {
 
     new Gauge({
       name: 'raft_role',
-      help: 'This node\'s role: 1 for the current one.',
+      help: "This node's role: 1 for the current one.",
       labelNames: ['role'],
       registers,
       collect() {
@@ -80,7 +90,7 @@ export class RaftMetrics {
     simple('raft_leader_id', 'Id of the known leader (0: none).', (s) => s.leaderId);
     simple('raft_commit_index', 'Highest log index known committed.', (s) => s.commitIndex);
     simple('raft_applied_index', 'Highest log index applied to the URL store.', (s) => s.appliedIndex);
-    simple('raft_last_index', 'Last index in this node\'s log.', (s) => s.lastIndex);
+    simple('raft_last_index', "Last index in this node's log.", (s) => s.lastIndex);
     new Gauge({
       name: 'raft_peer_match_index',
       help: 'Leader only: highest index known replicated on each peer.',
@@ -93,13 +103,14 @@ export class RaftMetrics {
     });
     new Gauge({
       name: 'raft_peer_lag_entries',
-      help: 'Leader only: entries each peer is behind the leader\'s last index.',
+      help: "Leader only: entries each peer is behind the leader's last index.",
       labelNames: ['peer'],
       registers,
       collect() {
         this.reset();
         const s = status();
-        for (const [id, pr] of s.progress) this.set({ peer: String(id) }, Math.max(0, s.lastIndex - pr.matchIndex));
+        for (const [id, pr] of s.progress)
+          this.set({ peer: String(id) }, Math.max(0, s.lastIndex - pr.matchIndex));
       },
     });
   }

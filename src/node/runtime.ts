@@ -34,7 +34,9 @@ export interface StateMachine<R> {
    * Applies entries in order (empty data: nothing to do but record the index); returns one
    * result per command. Synchronous and never waiting for the disk: the log is the durable truth.
    */
-  applyBatch(entries: ReadonlyArray<{ index: number; data: Uint8Array }>): Array<{ index: number; result: R }>;
+  applyBatch(
+    entries: ReadonlyArray<{ index: number; data: Uint8Array }>,
+  ): Array<{ index: number; result: R }>;
   /** Writes everything applied so far to disk (called when stopping). */
   flush(): Promise<void>;
 }
@@ -283,7 +285,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private onTick(): void {
     this.core.tick();
     this.ticks++;
-    if (this.softState.role === Role.Leader && this.ticks % PROMOTION_CHECK_TICKS === 0) this.promoteCaughtUpLearners();
+    if (this.softState.role === Role.Leader && this.ticks % PROMOTION_CHECK_TICKS === 0)
+      this.promoteCaughtUpLearners();
     this.schedule();
   }
 
@@ -435,7 +438,10 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       if (ss.role === Role.Leader) this.metrics?.electionsWon.inc();
     }
     if (before.leaderId !== ss.leaderId || before.role !== ss.role) {
-      this.log.info({ role: ss.role, leaderId: ss.leaderId, term: this.core.status().term }, 'raft role or leader changed');
+      this.log.info(
+        { role: ss.role, leaderId: ss.leaderId, term: this.core.status().term },
+        'raft role or leader changed',
+      );
       this.emit('soft-state', ss);
     }
   }
@@ -475,7 +481,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       // Caught up = has replicated something, answered recently, and is close to our last index.
       // Without the first two, a learner that never started (or advertised an unreachable address)
       // would be promoted on a short log and could cost the cluster its quorum.
-      if (!pr || pr.matchIndex === 0 || !pr.recentActive || pr.matchIndex + PROMOTION_MARGIN < st.lastIndex) continue;
+      if (!pr || pr.matchIndex === 0 || !pr.recentActive || pr.matchIndex + PROMOTION_MARGIN < st.lastIndex)
+        continue;
       const member = this.members.get(id);
       if (!member) continue;
       try {
@@ -487,7 +494,10 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
           () => this.log.info({ id }, 'learner caught up and was promoted to voter'),
           (err: Error) => this.log.warn({ id, err: err.message }, 'promotion of learner did not complete'),
         );
-        this.log.info({ id, matchIndex: pr.matchIndex, lastIndex: st.lastIndex }, 'promoting caught-up learner');
+        this.log.info(
+          { id, matchIndex: pr.matchIndex, lastIndex: st.lastIndex },
+          'promoting caught-up learner',
+        );
       } catch {
         // Another membership change is pending; try again at the next check.
       }

@@ -13,7 +13,13 @@ export class RaftLog {
   /** Entries up to here are known to be on this node's disk. Entries after it are "unstable". */
   persisted: number;
 
-  constructor(opts: { snapshotIndex: number; snapshotTerm: number; entries: Entry[]; commit: number; applied: number }) {
+  constructor(opts: {
+    snapshotIndex: number;
+    snapshotTerm: number;
+    entries: Entry[];
+    commit: number;
+    applied: number;
+  }) {
     this.snapshotIndex = opts.snapshotIndex;
     this.snapshotTerm = opts.snapshotTerm;
     this.entries = opts.entries.slice();
@@ -97,7 +103,8 @@ export class RaftLog {
     if (ents.length === 0) return;
     const first = ents[0].index;
     if (first <= this.committed) throw new Error(`append at ${first} would overwrite committed entries`);
-    if (first > this.lastIndex() + 1) throw new Error(`append at ${first} leaves a gap after ${this.lastIndex()}`);
+    if (first > this.lastIndex() + 1)
+      throw new Error(`append at ${first} leaves a gap after ${this.lastIndex()}`);
     this.entries.length = first - this.snapshotIndex - 1;
     for (const e of ents) this.entries.push(e);
     // Whatever we had on disk from `first` on is now stale: it must be rewritten.
@@ -139,7 +146,8 @@ export class RaftLog {
 
   /** Entries in [lo, hi), at most maxCount, and stopping once maxBytes of data is reached (at least one). */
   slice(lo: number, hi: number, maxBytes: number, maxCount: number): Entry[] {
-    if (lo <= this.snapshotIndex) throw new Error(`entries below ${lo} are compacted (snapshot ${this.snapshotIndex})`);
+    if (lo <= this.snapshotIndex)
+      throw new Error(`entries below ${lo} are compacted (snapshot ${this.snapshotIndex})`);
     const end = Math.min(hi, this.lastIndex() + 1, lo + maxCount);
     const out: Entry[] = [];
     let bytes = 0;

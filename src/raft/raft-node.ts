@@ -98,7 +98,10 @@ export class RaftNode {
     // Membership changes already applied live in the log too: replay them over the given state
     // (re-applying one that confState already includes changes nothing), so a restarted node
     // uses the same quorum as the others.
-    let conf: ConfState = { voters: [...persisted.confState.voters], learners: [...persisted.confState.learners] };
+    let conf: ConfState = {
+      voters: [...persisted.confState.voters],
+      learners: [...persisted.confState.learners],
+    };
     for (const e of persisted.entries) {
       if (e.index > this.log.applied) break;
       if (e.type === EntryType.ConfChange) conf = applyConfChange(conf, decodeConfChange(e.data));
@@ -178,7 +181,10 @@ export class RaftNode {
         this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
-      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === MessageType.App || m.type === MessageType.Heartbeat)) {
+      if (
+        (this.cfg.checkQuorum || this.cfg.preVote) &&
+        (m.type === MessageType.App || m.type === MessageType.Heartbeat)
+      ) {
         // A stale leader that PreVote keeps from ever seeing our term would otherwise never step
         // down; tell it the current term.
         this.send(emptyMessage(MessageType.AppResp, this.id, m.from, this.term));
@@ -294,7 +300,10 @@ export class RaftNode {
   }
 
   status(): RaftStatus {
-    const progress = new Map<NodeId, { matchIndex: number; nextIndex: number; state: string; recentActive: boolean }>();
+    const progress = new Map<
+      NodeId,
+      { matchIndex: number; nextIndex: number; state: string; recentActive: boolean }
+    >();
     if (this.role === Role.Leader) {
       for (const [id, pr] of this.progress) {
         progress.set(id, {
@@ -358,7 +367,12 @@ export class RaftNode {
     // Conservatively forbid membership changes until everything before our term is applied.
     this.pendingConfIndex = this.log.lastIndex();
     // The no-op lets this leader commit (and so learn the commit index) in its own term (§5.4.2).
-    const noop: Entry = { term: this.term, index: this.log.lastIndex() + 1, type: EntryType.Normal, data: EMPTY_BYTES };
+    const noop: Entry = {
+      term: this.term,
+      index: this.log.lastIndex() + 1,
+      type: EntryType.Normal,
+      data: EMPTY_BYTES,
+    };
     this.log.append([noop]);
     // A cluster of one commits it as soon as its own disk has it (see advance()).
     this.broadcastPending = true;
@@ -384,8 +398,10 @@ export class RaftNode {
   private resetProgress(): void {
     this.progress.clear();
     const next = this.log.lastIndex() + 1;
-    for (const id of this.conf.voters) this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, false));
-    for (const id of this.conf.learners) this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, true));
+    for (const id of this.conf.voters)
+      this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, false));
+    for (const id of this.conf.learners)
+      this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, true));
     const self = this.progress.get(this.id);
     if (self) {
       self.matchIndex = this.log.persisted;
@@ -418,7 +434,10 @@ export class RaftNode {
     if (this.electionElapsed >= this.cfg.electionTicks) {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum) {
-        const active = hasQuorum(this.conf.voters, (id) => id === this.id || !!this.progress.get(id)?.recentActive);
+        const active = hasQuorum(
+          this.conf.voters,
+          (id) => id === this.id || !!this.progress.get(id)?.recentActive,
+        );
         for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
         if (!active) {
           // Cut off from a majority: stop accepting writes that could never commit.
@@ -471,9 +490,7 @@ export class RaftNode {
   private handleVoteRequest(m: Message): void {
     const isPre = m.type === MessageType.PreVote;
     const canVote =
-      this.vote === m.from ||
-      (this.vote === NONE && this.leaderId === NONE) ||
-      (isPre && m.term > this.term);
+      this.vote === m.from || (this.vote === NONE && this.leaderId === NONE) || (isPre && m.term > this.term);
     const respType = isPre ? MessageType.PreVoteResp : MessageType.VoteResp;
     if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
       // A granted pre-vote answers at the term asked about; a real vote at our (equal) term.
@@ -745,7 +762,12 @@ export class RaftNode {
       }
       const entries =
         pr.nextIndex <= this.log.lastIndex()
-          ? this.log.slice(pr.nextIndex, this.log.lastIndex() + 1, this.cfg.maxBytesPerMessage, this.cfg.maxEntriesPerMessage)
+          ? this.log.slice(
+              pr.nextIndex,
+              this.log.lastIndex() + 1,
+              this.cfg.maxBytesPerMessage,
+              this.cfg.maxEntriesPerMessage,
+            )
           : [];
       if (entries.length === 0 && (sentAny || !sendIfEmpty)) return;
       const m = emptyMessage(MessageType.App, this.id, to, this.term);
@@ -799,7 +821,8 @@ export class RaftNode {
       else this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, false));
     }
     for (const id of this.conf.learners) {
-      if (!this.progress.has(id)) this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, true));
+      if (!this.progress.has(id))
+        this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, true));
     }
     for (const id of [...this.progress.keys()]) {
       if (!this.conf.voters.includes(id) && !this.conf.learners.includes(id)) this.progress.delete(id);

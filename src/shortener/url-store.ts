@@ -208,7 +208,8 @@ export class UrlStore {
       if (existing === undefined) throw new Error(`url-codes points at missing code ${existingCode}`);
       return { ...existing, created: false };
     }
-    if (this.pendingByCode.has(code) || this.tables.urls.doesExist(code)) return { error: 'code_taken', code };
+    if (this.pendingByCode.has(code) || this.tables.urls.doesExist(code))
+      return { error: 'code_taken', code };
 
     const record = { code, url, createdAt };
     this.pendingByCode.set(code, record);

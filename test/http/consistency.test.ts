@@ -27,7 +27,9 @@ describe('read consistency', () => {
     const byQuery = await fetch(`${h.baseUrl}/abc1234?consistency=linearizable`, { redirect: 'manual' });
     expect(byQuery.status).toBe(302);
     expect(byQuery.headers.get('location')).toBe(record.url);
-    const byHeader = await fetch(`${h.baseUrl}/api/urls/abc1234`, { headers: { 'x-consistency': 'linearizable' } });
+    const byHeader = await fetch(`${h.baseUrl}/api/urls/abc1234`, {
+      headers: { 'x-consistency': 'linearizable' },
+    });
     expect(byHeader.status).toBe(200);
     expect((await json(byHeader)).url).toBe(record.url);
     expect(h.node.linearizableReads).toBe(2);
