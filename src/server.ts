@@ -8,10 +8,11 @@ import { createHttpApp } from './http/app.js';
 import { discoverCluster, requestJoin } from './node/join-client.js';
 import { encodeMemberContext } from './node/members.js';
 import { DEFAULT_TIMING, RaftRuntime, type RuntimeTiming } from './node/runtime.js';
+import { join } from 'node:path';
 import {
   NodeMetaStore,
   openNodeDatabase,
-  RaftLogStore,
+  WalLogStore,
   type Member,
   type NodeIdentity,
 } from './node/storage/index.js';
@@ -78,7 +79,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   enforceProtectedMode(config, log);
 
   const root = openNodeDatabase(config.dataDir);
-  const logStore = new RaftLogStore(root);
+  // Opening the WAL repairs a torn tail (an unfinished write) and refuses a corrupt log.
+  const logStore = await WalLogStore.open(join(config.dataDir, 'wal'), {
+    logger: log.child({ component: 'wal' }),
+  });
   const metaStore = new NodeMetaStore(root);
   const urlStore = new UrlStore(root);
 
@@ -202,7 +206,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       });
       await runtime.stop();
       await transport.stop();
-      if (!fatal) await root.close();
+      if (!fatal) {
+        await logStore.close();
+        await root.close();
+      }
     },
   };
 }
@@ -234,7 +241,7 @@ function enforceProtectedMode(config: NodeConfig, log: Logger): void {
 async function bootstrapNewCluster(
   nodeId: number,
   self: Member,
-  logStore: RaftLogStore,
+  logStore: WalLogStore,
   metaStore: NodeMetaStore,
 ): Promise<NodeIdentity> {
   const state = bootstrapState([{ id: nodeId, context: encodeMemberContext(self) }]);
@@ -247,7 +254,7 @@ async function bootstrapNewCluster(
 }
 
 function loadPersistedState(
-  logStore: RaftLogStore,
+  logStore: WalLogStore,
   metaStore: NodeMetaStore,
   urlStore: UrlStore,
 ): PersistedState {

@@ -25,7 +25,7 @@ import {
 import { ProposalDroppedError, RuntimeStoppedError } from './errors.js';
 import { decodeMemberContext, encodeMemberContext, MemberDirectory } from './members.js';
 import { RaftMetrics } from './metrics.js';
-import type { Member, NodeMetaStore, RaftLogStore } from './storage/index.js';
+import type { Member, NodeMetaStore } from './storage/index.js';
 import { Waiters } from './waiters.js';
 
 export interface StateMachine<R> {
@@ -39,6 +39,12 @@ export interface StateMachine<R> {
   ): Array<{ index: number; result: R }>;
   /** Writes everything applied so far to disk (called when stopping). */
   flush(): Promise<void>;
+}
+
+/** Where the Raft log and hard state are made durable (the WAL). */
+export interface LogStore {
+  /** Resolves once `hardState` and `entries` are on disk; entries replace stored ones from entries[0]. */
+  save(hardState: HardState | undefined, entries: readonly Entry[]): Promise<void>;
 }
 
 export interface MessageTransport {
@@ -61,7 +67,7 @@ export interface RuntimeOptions<R> {
   timing: RuntimeTiming;
   initialState: PersistedState;
   members: Member[];
-  logStore: RaftLogStore;
+  logStore: LogStore;
   metaStore: NodeMetaStore;
   stateMachine: StateMachine<R>;
   transport: MessageTransport;

@@ -60,7 +60,8 @@ describe('cluster token', () => {
   it('refuses join and remove without the token or with a wrong one', async () => {
     h = await startApp({ clusterToken: 'tok' });
     const before = h.node.members.length;
-    for (const headers of [{}, { 'x-cluster-token': 'nope' }]) {
+    const attempts: Array<Record<string, string>> = [{}, { 'x-cluster-token': 'nope' }];
+    for (const headers of attempts) {
       const res = await join(h.baseUrl, headers);
       expect(res.status).toBe(401);
       expect((await json(res)).error).toBe('unauthorized');

@@ -1,7 +1,7 @@
-// The node's durable storage: one LMDB environment, the Raft log in it, and the node's metadata;
-// and the Raft log as an append-only write-ahead log (wal/), which is to replace the LMDB one.
+// The node's durable storage: the Raft log (hard state and entries) in an append-only write-ahead
+// log (wal/), and one LMDB environment for the node's identity and membership (and, opened by the
+// shortener, the URL store).
 export { openNodeDatabase } from './open-database.js';
-export { RaftLogStore, type LoadedRaftState } from './raft-log-store.js';
 export {
   WalLogStore,
   WalCorruptionError,

@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptMetaError } from '../../../src/node/storage/errors.js';
 import { NodeMetaStore, type Membership } from '../../../src/node/storage/node-meta-store.js';
 import { openNodeDatabase } from '../../../src/node/storage/open-database.js';
-import { RaftLogStore } from '../../../src/node/storage/raft-log-store.js';
 import { EntryType } from '../../../src/raft/types.js';
 import { makeTempDir, removeTempDir } from './temp-dir.js';
 
@@ -45,20 +44,14 @@ describe('NodeMetaStore', () => {
     expect(store.getMembership()).toBeUndefined();
   });
 
-  it('keeps identity and membership across reopening, alongside the Raft log', async () => {
+  it('keeps identity and membership across reopening', async () => {
     const store = new NodeMetaStore(root!);
-    const log = new RaftLogStore(root!);
     await store.setIdentity({ nodeId: 2, clusterId: 'cluster-7f3a' });
     await store.setMembership(membership);
-    await log.save({ term: 1, vote: 2, commit: 0 }, [
-      { term: 1, index: 1, type: EntryType.Normal, data: Uint8Array.of(1) },
-    ]);
 
     const reopened = await reopen();
     expect(reopened.getIdentity()).toEqual({ nodeId: 2, clusterId: 'cluster-7f3a' });
     expect(reopened.getMembership()).toEqual(membership);
-    // The log's sub-databases and this one do not step on each other.
-    expect(new RaftLogStore(root!).load().entries).toHaveLength(1);
   });
 
   it('replaces membership with the latest change', async () => {

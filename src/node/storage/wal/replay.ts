@@ -16,12 +16,6 @@ import {
 } from './record-format.js';
 import { WalCorruptionError } from './wal-errors.js';
 
-export interface SegmentBytes {
-  seq: number;
-  file: string;
-  bytes: Buffer;
-}
-
 export interface ReplayedLog {
   hardState: HardState;
   /** The entries after the snapshot, in index order. */
@@ -39,18 +33,27 @@ export interface ReplayedLog {
   tail?: SegmentDefect & { file: string; cutBytes: number };
 }
 
-export function replaySegments(segments: readonly SegmentBytes[]): ReplayedLog {
-  const index = new LogIndex();
-  let hardState: HardState = { term: 0, vote: 0, commit: 0 };
-  let entries: Entry[] = [];
-  const maxEntryIndex: number[] = [];
-  const validBytes: number[] = [];
-  const holdsHardState: boolean[] = [];
-  const holdsSnapshot: boolean[] = [];
-  let tail: ReplayedLog['tail'];
+/**
+ * Feeds segments one at a time (oldest first), so that only one segment's bytes are in memory at
+ * once: decoded entries are copies, not views into the segment buffer.
+ */
+export class Replay {
+  private readonly index = new LogIndex();
+  private hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  private entries: Entry[] = [];
+  private readonly maxEntryIndex: number[] = [];
+  private readonly validBytes: number[] = [];
+  private readonly holdsHardState: boolean[] = [];
+  private readonly holdsSnapshot: boolean[] = [];
+  private tail: ReplayedLog['tail'];
 
-  segments.forEach(({ file, bytes }, position) => {
-    const isLast = position === segments.length - 1;
+  add(file: string, bytes: Buffer, isLast: boolean): void {
+    if (this.tail) throw new Error('replay: a segment after the last one');
+    if (!isLast && bytes.length === 0) {
+      // Every segment starts with its state records; only the newest can be empty (a crash right
+      // after creating it).
+      throw new WalCorruptionError(file, 0, 'truncated', 'empty segment that is not the last one');
+    }
     const parsed = parseSegment(file, bytes);
     if (parsed.defect) {
       if (!isLast) {
@@ -63,19 +66,22 @@ export function replaySegments(segments: readonly SegmentBytes[]): ReplayedLog {
         );
       }
       assertNothingValidFollows(file, bytes, parsed.defect);
-      tail = { ...parsed.defect, file, cutBytes: bytes.length - parsed.validBytes };
+      this.tail = { ...parsed.defect, file, cutBytes: bytes.length - parsed.validBytes };
     }
+    const index = this.index;
     let max = 0;
     let sawHardState = false;
     let sawSnapshot = false;
     for (const { offset, record } of parsed.records) {
       if (record.type === RecordType.HardState) {
-        hardState = record.hardState;
+        this.hardState = record.hardState;
         sawHardState = true;
       } else if (record.type === RecordType.Snapshot) {
         index.applySnapshot(record.snapshot);
+        this.entries = this.entries.filter(
+          (entry) => entry.index >= index.first && entry.index <= index.last,
+        );
         sawSnapshot = true;
-        entries = entries.filter((entry) => entry.index >= index.first && entry.index <= index.last);
       } else {
         const entry = record.entry;
         if (entry.index <= index.snapshotIndex) {
@@ -88,30 +94,34 @@ export function replaySegments(segments: readonly SegmentBytes[]): ReplayedLog {
           );
         }
         index.append(entry.index, entry.term);
+        const entries = this.entries;
         while (entries.length > 0 && entries[entries.length - 1].index >= entry.index) entries.pop();
         entries.push(entry);
         max = Math.max(max, entry.index);
       }
     }
-    maxEntryIndex.push(max);
-    validBytes.push(parsed.validBytes);
-    holdsHardState.push(sawHardState);
-    holdsSnapshot.push(sawSnapshot);
-  });
+    this.maxEntryIndex.push(max);
+    this.validBytes.push(parsed.validBytes);
+    this.holdsHardState.push(sawHardState);
+    this.holdsSnapshot.push(sawSnapshot);
+  }
 
-  const snapshot = index.snapshot;
-  verifyContinuity(entries, snapshot);
-  return {
-    hardState,
-    entries,
-    snapshot,
-    index,
-    maxEntryIndex,
-    validBytes,
-    holdsHardState,
-    holdsSnapshot,
-    tail,
-  };
+  /** The replayed log; throws NonContiguousLogError if it has a gap or a term going back. */
+  finish(): ReplayedLog {
+    const snapshot = this.index.snapshot;
+    verifyContinuity(this.entries, snapshot);
+    return {
+      hardState: this.hardState,
+      entries: this.entries,
+      snapshot,
+      index: this.index,
+      maxEntryIndex: this.maxEntryIndex,
+      validBytes: this.validBytes,
+      holdsHardState: this.holdsHardState,
+      holdsSnapshot: this.holdsSnapshot,
+      tail: this.tail,
+    };
+  }
 }
 
 /**

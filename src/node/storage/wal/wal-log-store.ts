@@ -28,7 +28,7 @@ import {
   frameRecords,
   type EncodedPayload,
 } from './record-format.js';
-import { replaySegments, type ReplayedLog, type SegmentBytes } from './replay.js';
+import { Replay, type ReplayedLog } from './replay.js';
 import { WalCorruptionError, WalUnusableError } from './wal-errors.js';
 
 export interface WalOptions {
@@ -97,17 +97,17 @@ export class WalLogStore {
     if (created !== undefined) await syncDirectory(dirname(created));
 
     const seqs = await listSegments(dir);
-    const files: SegmentBytes[] = [];
-    for (const seq of seqs) {
+    const replay = new Replay();
+    for (const [i, seq] of seqs.entries()) {
       const file = segmentPath(dir, seq);
-      files.push({ seq, file, bytes: await readFile(file) });
+      replay.add(file, await readFile(file), i === seqs.length - 1);
     }
-    const replayed = replaySegments(files);
+    const replayed = replay.finish();
     if (replayed.tail) await cutTornTail(replayed, logger);
 
-    const segments: Segment[] = files.map(({ seq, file }, i) => ({
+    const segments: Segment[] = seqs.map((seq, i) => ({
       seq,
-      file,
+      file: segmentPath(dir, seq),
       maxEntryIndex: replayed.maxEntryIndex[i],
     }));
     const loaded = toLoaded(replayed);
@@ -123,7 +123,10 @@ export class WalLogStore {
       // write was torn, or the crash came right after it was created): write them again.
       if (!replayed.holdsHardState[n] || (replayed.snapshot && !replayed.holdsSnapshot[n])) {
         const header = stateRecords(replayed.hardState, replayed.snapshot);
-        await writeFully(active, header, position);
+        await writeFully(active, header, position).catch(async (err: unknown) => {
+          await active.close().catch(() => {});
+          throw err;
+        });
         position += header.length;
       }
     } else {
@@ -317,8 +320,11 @@ export class WalLogStore {
   private readAgain(): LoadedWalState {
     if (this.pending > 0) throw new Error('load() called while a save or compact is in progress');
     if (this.failure) throw this.failure;
-    const files = this.segments.map(({ seq, file }) => ({ seq, file, bytes: readFileSync(file) }));
-    const replayed = replaySegments(files);
+    const replay = new Replay();
+    this.segments.forEach(({ file }, i) =>
+      replay.add(file, readFileSync(file), i === this.segments.length - 1),
+    );
+    const replayed = replay.finish();
     if (replayed.tail) {
       const { file, offset, defect, detail } = replayed.tail;
       throw new WalCorruptionError(file, offset, defect, `${detail} (found after a completed write)`);

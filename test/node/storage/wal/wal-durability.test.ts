@@ -1,36 +1,37 @@
-// What was acknowledged survives SIGKILL: a child process saves batches in a loop and prints
-// "acked <lastIndex>" after each awaited save; we kill it at an arbitrary moment, reopen the
-// store, and check every acknowledged entry byte for byte. Several rounds on the same directory,
-// so recovery after a kill is itself killed and recovered.
+// What was acknowledged survives SIGKILL (the WAL twin of ../durability.test.ts): a child process
+// saves batches in a loop and prints "acked <lastIndex>" after each awaited save; we kill it at an
+// arbitrary moment, reopen the log (which may cut a torn tail), and check every acknowledged
+// entry byte for byte. Several rounds on the same directory, so recovery after a kill is itself
+// killed and recovered; small segments, so kills also land around rotations.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openNodeDatabase } from '../../../src/node/storage/open-database.js';
-import { RaftLogStore } from '../../../src/node/storage/raft-log-store.js';
-import { EntryType } from '../../../src/raft/types.js';
-import { payloadFor } from './fixtures/log-payload.js';
-import { makeTempDir, removeTempDir } from './temp-dir.js';
+import { WalLogStore } from '../../../../src/node/storage/index.js';
+import { EntryType } from '../../../../src/raft/types.js';
+import { payloadFor } from '../fixtures/log-payload.js';
+import { makeTempDir, removeTempDir } from '../temp-dir.js';
+import { captureLogger } from './helpers.js';
 
-const REGISTER = fileURLToPath(new URL('./fixtures/ts-register.mjs', import.meta.url));
-const CHILD = fileURLToPath(new URL('./fixtures/log-writer-child.mjs', import.meta.url));
-/** [batchSize, concurrency] per round: single entries, small batches, several saves per turn. */
+const REGISTER = fileURLToPath(new URL('../fixtures/ts-register.mjs', import.meta.url));
+const CHILD = fileURLToPath(new URL('../fixtures/wal-writer-child.mjs', import.meta.url));
+const SEGMENT_BYTES = 8 * 1024;
+/** [batchSize, concurrency] per round: single entries, small batches, several saves per turn, big writes. */
 const ROUNDS: ReadonlyArray<readonly [number, number]> = [
   [1, 1],
   [5, 1],
   [3, 4],
+  [40, 1],
 ];
 const ACKS_BEFORE_KILL = 300;
 const DEADLINE_MS = 30_000;
 
-/**
- * Spawns the writer. `acked(n)` resolves once n acknowledgements have been read, driven by the
- * child's output events; it rejects if the child exits first or the deadline passes.
- */
-function startWriter(dataDir: string, batchSize: number, concurrency: number) {
+function startWriter(walDir: string, batchSize: number, concurrency: number) {
   const child = spawn(
     process.execPath,
-    ['--import', REGISTER, CHILD, dataDir, String(batchSize), String(concurrency)],
+    ['--import', REGISTER, CHILD, walDir, String(batchSize), String(concurrency), String(SEGMENT_BYTES)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   ) as unknown as ChildProcessWithoutNullStreams;
   const state = { acks: 0, lastAcked: -1, startIndex: -1, stderr: '', problem: '' };
@@ -39,13 +40,12 @@ function startWriter(dataDir: string, batchSize: number, concurrency: number) {
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (state.stderr += chunk));
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (partialLine + chunk).split('\n');
-    partialLine = lines.pop()!; // an incomplete line waits for the next chunk
+    partialLine = lines.pop()!;
     for (const line of lines) {
       const [word, value] = line.split(' ');
       if (word === 'ready') state.startIndex = Number(value);
       if (word !== 'acked') continue;
       const acked = Number(value);
-      // Acks must rise: a save resolving out of order would be a bug in itself.
       if (acked <= state.lastAcked) state.problem ||= `ack ${acked} after ${state.lastAcked}`;
       state.lastAcked = acked;
       state.acks++;
@@ -80,7 +80,7 @@ function startWriter(dataDir: string, batchSize: number, concurrency: number) {
   return { child, state, acked };
 }
 
-describe('durability under SIGKILL', () => {
+describe('WAL durability under SIGKILL', () => {
   let dataDir: string;
   let child: ChildProcessWithoutNullStreams | undefined;
 
@@ -99,10 +99,11 @@ describe('durability under SIGKILL', () => {
   });
 
   it('keeps every acknowledged entry intact across repeated kills', async () => {
+    const walDir = join(dataDir, 'wal');
     let previousLastAcked = 0;
     for (const [roundIndex, [batchSize, concurrency]] of ROUNDS.entries()) {
       const round = roundIndex + 1; // the child writes in term = round
-      const writer = startWriter(dataDir, batchSize, concurrency);
+      const writer = startWriter(walDir, batchSize, concurrency);
       child = writer.child;
       await writer.acked(ACKS_BEFORE_KILL);
 
@@ -113,13 +114,15 @@ describe('durability under SIGKILL', () => {
       expect(code).toBeNull();
       child = undefined;
 
-      // The child resumed after everything acknowledged before (maybe after more: durable, unacked).
       expect(writer.state.startIndex).toBeGreaterThanOrEqual(previousLastAcked);
       const lastAcked = writer.state.lastAcked;
 
-      const root = openNodeDatabase(dataDir);
+      const store = await WalLogStore.open(walDir, {
+        segmentBytes: SEGMENT_BYTES,
+        logger: captureLogger().logger,
+      });
       try {
-        const { hardState, entries } = new RaftLogStore(root).load(); // verifies checksums + continuity
+        const { hardState, entries } = store.load(); // CRCs, entry checksums, continuity
         expect(hardState.term).toBe(round);
         expect(hardState.commit).toBeGreaterThanOrEqual(lastAcked);
         expect(entries[0]?.index).toBe(1);
@@ -130,13 +133,14 @@ describe('durability under SIGKILL', () => {
           expect(stored.type).toBe(EntryType.Normal);
           expect(Buffer.from(stored.data).equals(payloadFor(index))).toBe(true);
         }
-        // Entries of this round carry this round's term; none of the earlier ones were rewritten.
         expect(entries[lastAcked - 1].term).toBe(round);
         if (previousLastAcked > 0) expect(entries[previousLastAcked - 1].term).toBe(round - 1);
       } finally {
-        await root.close();
+        await store.close();
       }
       previousLastAcked = lastAcked;
     }
+    // The kills happened across several segments.
+    expect((await readdir(walDir)).length).toBeGreaterThan(5);
   });
 });
