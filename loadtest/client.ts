@@ -17,6 +17,19 @@ export interface HttpResult {
   body?: Buffer;
   location?: string;
   error?: string;
+  /** The error's code when there is one (ECONNREFUSED, UND_ERR_SOCKET, UND_ERR_HEADERS_TIMEOUT, …). */
+  errorCode?: string;
+}
+
+/**
+ * Errors that say the node is not there (refused, reset, closed under us): a write can move on to
+ * another node at once. Timeouts are not among them: a slow node may still answer, and a write
+ * that timed out may still commit.
+ */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+
+export function isConnectionError(r: HttpResult): boolean {
+  return r.status === 0 && r.errorCode !== undefined && CONNECTION_ERRORS.has(r.errorCode);
 }
 
 export class HttpClient {
@@ -25,7 +38,14 @@ export class HttpClient {
 
   constructor(private readonly options: ClientOptions) {}
 
-  async send(method: 'GET' | 'POST', url: string, body?: string, keepBody = false): Promise<HttpResult> {
+  /** `timeoutMs` overrides the client's timeout for this request (e.g. short status probes). */
+  async send(
+    method: 'GET' | 'POST',
+    url: string,
+    body?: string,
+    keepBody = false,
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<HttpResult> {
     let origin: string;
     let path: string;
     try {
@@ -41,8 +61,8 @@ export class HttpClient {
         path,
         body,
         headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-        headersTimeout: this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       let bytesIn = 0;
       const chunks: Buffer[] = [];
@@ -58,7 +78,7 @@ export class HttpClient {
         location: Array.isArray(location) ? location[0] : location,
       };
     } catch (err) {
-      return { status: 0, bytesIn: 0, error: describeError(method, url, err) };
+      return { status: 0, bytesIn: 0, error: describeError(method, url, err), errorCode: errorCodeOf(err) };
     }
   }
 
@@ -82,6 +102,12 @@ export class HttpClient {
     }
     return pool;
   }
+}
+
+function errorCodeOf(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  const code = e?.code ?? e?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** vegeta-like error texts: "POST http://…/shorten: connect ECONNREFUSED 127.0.0.1:8081". */

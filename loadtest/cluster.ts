@@ -74,3 +74,58 @@ export async function waitForCatchUp(
 export function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
+
+/**
+ * Finds the leader again after a write failed because its node is gone (connection refused or
+ * reset) or knew no leader (503): asks every node's /cluster/status with a short timeout and takes
+ * the one that says it leads with the highest term; failing that, a leader URL some node points to
+ * other than the node that just failed. Single-flight: the burst of writes that fail together when
+ * a leader dies share one round of status requests instead of each sending their own.
+ */
+export class LeaderFinder {
+  private inFlight: Promise<LeaderCandidates> | undefined;
+
+  constructor(
+    private readonly client: HttpClient,
+    private readonly nodes: string[],
+    /** Per status request; kept short so a stopped (SIGSTOP) node cannot hold writes up for long. */
+    private readonly probeTimeoutMs = 1_000,
+  ) {}
+
+  /** The leader's URL, or undefined when no node names one other than `failed` right now. */
+  async find(failed: string): Promise<string | undefined> {
+    this.inFlight ??= this.probe().finally(() => (this.inFlight = undefined));
+    const c = await this.inFlight;
+    // A node that answered and says it leads wins, even if a write just failed on it (it was
+    // restarted, or one connection was reset); a leader merely pointed to must be another node.
+    return c.leader ?? c.pointed.find((u) => u !== trimSlash(failed));
+  }
+
+  private async probe(): Promise<LeaderCandidates> {
+    const answers = await Promise.all(
+      this.nodes.map(async (n) => {
+        const url = `${trimSlash(n)}/cluster/status`;
+        const r = await this.client.send('GET', url, undefined, true, this.probeTimeoutMs);
+        if (r.status !== 200 || !r.body) return undefined;
+        try {
+          return { url: trimSlash(n), st: JSON.parse(r.body.toString('utf8')) as NodeStatus };
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    const live = answers.filter((a): a is { url: string; st: NodeStatus } => a?.st !== undefined);
+    const byTerm = (a: { st: NodeStatus }, b: { st: NodeStatus }): number => b.st.term - a.st.term;
+    const leaders = live.filter((a) => a.st.role === 'leader').sort(byTerm);
+    const pointed = live
+      .filter((a) => typeof a.st.leaderUrl === 'string' && a.st.leaderUrl !== '')
+      .sort(byTerm)
+      .map((a) => trimSlash(a.st.leaderUrl!));
+    return { leader: leaders[0]?.url, pointed };
+  }
+}
+
+interface LeaderCandidates {
+  leader?: string;
+  pointed: string[];
+}

@@ -1,4 +1,5 @@
 import type { TimerKind } from './ticker.js';
+import type { Ack } from './workload.js';
 
 // What a run is asked to do, and the defaults. Shared by the CLI, the library entry points and the
 // bench, so that "a run" means the same thing everywhere.
@@ -43,6 +44,8 @@ export interface LoadOptions {
   markers: Marker[];
   /** Keep the code of every acknowledged write (for a durability check after a fault run). */
   collectAcked: boolean;
+  /** Called for each acknowledged write as it arrives (fault runs time the failover with it). */
+  onAck?: (ack: Ack) => void;
   /** Progress messages (seeding, discovery); the CLI prints them to stderr. */
   log: (message: string) => void;
 }

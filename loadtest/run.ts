@@ -12,7 +12,7 @@ import { summarize, timeline, type Summary, type TimelineBucket } from './summar
 import { kindAt, Workload } from './workload.js';
 
 export interface RunResult {
-  options: Omit<LoadOptions, 'log'>;
+  options: Omit<LoadOptions, 'log' | 'onAck'>;
   /** Wall-clock time of t0 (request 0's due time), for correlating with server logs. */
   startedAt: string;
   /** The leader found at the start, and the one writes went to at the end (they differ after a 409). */
@@ -98,6 +98,8 @@ async function execute(o: LoadOptions, hooks: Hooks): Promise<RunResult> {
         urlPrefix,
         maxHops: o.maxHops,
         collectAcked: o.collectAcked,
+        nodes: o.nodes,
+        onAck: o.onAck,
       });
 
     let leaderUrl = view.leaderUrl;
@@ -121,7 +123,7 @@ async function execute(o: LoadOptions, hooks: Hooks): Promise<RunResult> {
     });
     const startedAt = new Date(Date.now() - (performance.now() - t0)).toISOString();
 
-    const { log: _log, ...recorded } = o;
+    const { log: _log, onAck: _onAck, ...recorded } = o;
     return {
       options: recorded,
       startedAt,
