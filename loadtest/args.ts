@@ -1,6 +1,7 @@
 // Command-line flags -> run options. Kept apart from cli.ts so parsing is testable without running.
 import { parseArgs } from 'node:util';
 import { parseDuration } from './duration.js';
+import { FAULT_SCRIPT_HELP, parseFaultScript, validateFaultPlan, type FaultEvent } from './faults/script.js';
 import { DEFAULT_NODES, type LoadOptions, type ReadNodes } from './options.js';
 import { parseSweep } from './sweep.js';
 import { TIMER_KINDS, type TimerKind } from './ticker.js';
@@ -13,6 +14,8 @@ export interface CliArgs {
   html?: string;
   title?: string;
   quiet: boolean;
+  /** --cluster: the tool starts its own cluster (and injects --faults). */
+  cluster?: { size: number; faults: FaultEvent[]; keepData: boolean };
 }
 
 export const HELP = `Usage: npm run loadtest -- [flags]
@@ -47,6 +50,26 @@ What to send
                       where reads go, round-robin. Default all.
   --seed N            codes created before a read or mix run. Default 1000.
 
+A cluster of its own, with faults
+  --cluster           start a fresh cluster of node processes for this run (dist/cmd/node.js, free
+                      loopback ports, empty temp data dirs) and stop every one of them at the end,
+                      on errors and on Ctrl-C. After the load, every acknowledged write is looked up
+                      on every node (GET /<code> -> 302 to the URL written): "Acked check" in the
+                      report, missing ones are listed (none expected).
+  --cluster-size N    nodes in that cluster (default 3).
+  --faults SCRIPT     with --cluster and --rate: inject faults while the load runs, each one a marker
+                      on the plots. SCRIPT is
+${FAULT_SCRIPT_HELP.replace(/^ {2}/gm, '                      ')}
+                      e.g. "5s:kill-follower,10s:restart,15s:kill-leader,20s:restart,25s:slow-leader,35s:slow-end"
+                      (with --duration 40s). Writes that hit a dead node (connection refused/reset)
+                      or one that knows no leader (503) look the leader up again at once
+                      (GET /cluster/status of every node) and are retried there, counted as hops.
+                      The report adds the faults as they happened, the failed-request count, for
+                      each leader kill the time until a new leader and until the first write it
+                      acknowledged, and the acked check. Killed nodes still down at the end are
+                      restarted for the check.
+  --keep-data         keep the cluster's data dirs and node logs (the path is in the report).
+
 Client
   --connections N     connection cap per node (undici Pool, pipelining 1); in --max mode also the
                       number of workers. Default 256 for --rate (never the bottleneck), 64 for --max.
@@ -77,6 +100,8 @@ Examples
   npm run loadtest -- --target read --read-nodes followers --max --connections 64 --duration 10s
   npm run loadtest -- --mix write=20,read=80 --rate 2000 --duration 30s --json loadtest/results/mix.json
   npm run loadtest -- --sweep connections=1,2,4,8,16,32 --duration 5s --html loadtest/results/sweep.html
+  npm run loadtest -- --cluster --rate 500 --duration 40s --html loadtest/results/faults.html \\
+      --faults "5s:kill-follower,10s:restart,15s:kill-leader,20s:restart,25s:slow-leader,35s:slow-end"
   node dist/loadtest/bare-server.js --port 9000 &
   npm run loadtest -- --nodes http://127.0.0.1:9000 --max --duration 10s
 `;
@@ -104,6 +129,10 @@ export const CLI_OPTIONS = {
   title: { type: 'string' },
   'run-id': { type: 'string' },
   quiet: { type: 'boolean' },
+  cluster: { type: 'boolean' },
+  'cluster-size': { type: 'string' },
+  faults: { type: 'string' },
+  'keep-data': { type: 'boolean' },
 } as const;
 
 export function parseCli(argv: string[]): CliArgs {
@@ -149,6 +178,22 @@ export function parseCli(argv: string[]): CliArgs {
   }
   if (v['run-id'] !== undefined) load.runId = v['run-id'];
   if (v.sweep !== undefined) args.sweep = parseSweep(v.sweep);
+  if (v.cluster) {
+    if (v.nodes !== undefined)
+      throw new Error('--cluster starts its own nodes: it cannot be combined with --nodes');
+    if (v.sweep !== undefined) throw new Error('--cluster cannot be combined with --sweep');
+    const size = v['cluster-size'] === undefined ? 3 : positiveInt('--cluster-size', v['cluster-size']);
+    if (size > 9) throw new Error('--cluster-size must be at most 9');
+    const faults = v.faults === undefined ? [] : parseFaultScript(v.faults);
+    if (faults.length > 0 && load.mode !== 'rate')
+      throw new Error('--faults needs the fixed-rate mode (--rate), not --max');
+    validateFaultPlan(faults, { durationMs: load.durationMs ?? 10_000, clusterSize: size });
+    args.cluster = { size, faults, keepData: !!v['keep-data'] };
+  } else {
+    for (const flag of ['faults', 'cluster-size', 'keep-data'] as const) {
+      if (v[flag] !== undefined) throw new Error(`--${flag} needs --cluster`);
+    }
+  }
   return args;
 }
 

@@ -2,6 +2,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HELP, parseCli } from './args.js';
+import { runClusterLoad } from './faults/fault-run.js';
+import { formatClusterJson, formatClusterText, renderClusterHtml } from './faults/report.js';
 import { formatJsonReport } from './report-json.js';
 import { renderHtmlReport } from './report-html.js';
 import { formatTextReport } from './report-text.js';
@@ -30,6 +32,41 @@ async function main(argv: string[]): Promise<number> {
       await save(args.json, JSON.stringify({ levels: result.levels, points: result.points }, null, 2));
     if (args.html) await save(args.html, renderSweepHtml(result, args.title));
     return 0;
+  }
+
+  if (args.cluster) {
+    // Ctrl-C (or SIGTERM): stop the load, skip what is left, stop every node by PID, remove the data
+    // dirs, then exit 130. A second Ctrl-C exits at once (the 'exit' handler still SIGKILLs the nodes).
+    const abort = new AbortController();
+    const onSignal = (): void => {
+      if (abort.signal.aborted) process.exit(130);
+      process.stderr.write('loadtest: interrupted; stopping the cluster (Ctrl-C again to exit at once)\n');
+      abort.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const result = await runClusterLoad({
+        load,
+        faults: args.cluster.faults,
+        clusterSize: args.cluster.size,
+        keepData: args.cluster.keepData,
+        signal: abort.signal,
+        log,
+      });
+      process.stdout.write(`${formatClusterText(result)}\n`);
+      if (args.json) await save(args.json, formatClusterJson(result));
+      if (args.html) await save(args.html, renderClusterHtml(result, args.title));
+      if (result.interrupted) return 130;
+      // Non-zero when an acknowledged write is missing: that is a bug in the service, and scripts should see it.
+      return (result.verification?.missingTotal ?? 0) > 0 ? 3 : 0;
+    } catch (err) {
+      if (abort.signal.aborted) return 130;
+      throw err;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 
   const result = await runLoad(load);

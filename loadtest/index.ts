@@ -15,3 +15,8 @@ export {
 export { summarize, timeline, type Summary, type TimelineBucket } from './summary.js';
 export { parseDuration, formatGoDuration } from './duration.js';
 export { startBareServer, type BareServer } from './bare-server-app.js';
+export { runClusterLoad, type ClusterRunOptions, type ClusterRunResult } from './faults/fault-run.js';
+export { parseFaultScript, validateFaultPlan, type FaultEvent } from './faults/script.js';
+export { DutyCyclePauser, type DutyCycle } from './faults/pauser.js';
+export { verifyAcked, type Verification } from './faults/verify.js';
+export { formatClusterText, formatClusterJson, renderClusterHtml } from './faults/report.js';

@@ -9,7 +9,8 @@ import { esc, renderChart } from './svg.js';
 /** Above this many points the scatter is thinned (see thinPoints). */
 export const MAX_SCATTER_POINTS = 50_000;
 
-export function renderHtmlReport(r: RunResult, title = 'Load test report'): string {
+/** `extraText` (e.g. a fault run's lines) is printed below the text report. */
+export function renderHtmlReport(r: RunResult, title = 'Load test report', extraText?: string): string {
   const rec = r.recorder;
   const seconds = r.timeline.length;
   const markers = r.markers.map((m) => ({ x: m.atMs / 1000, label: m.label }));
@@ -88,7 +89,7 @@ export function renderHtmlReport(r: RunResult, title = 'Load test report'): stri
   });
   return page(
     title,
-    `<pre>${esc(formatTextReport(r))}</pre>\n${markerList(r)}\n${[scatter, percentiles, histogram, throughput].join('\n')}`,
+    `<pre>${esc(formatTextReport(r) + (extraText ? `\n\n${extraText}` : ''))}</pre>\n${markerList(r)}\n${[scatter, percentiles, histogram, throughput].join('\n')}`,
   );
 }
 

@@ -226,6 +226,8 @@ async function seedCodes(client: HttpClient, leaderUrl: string, o: LoadOptions):
     urlPrefix: `${o.urlPrefix}seed/`,
     maxHops: o.maxHops,
     collectAcked: false,
+    // Seeded codes are acknowledged writes too: a fault run checks them with the rest.
+    onAck: o.onAck,
   });
   const codes: string[] = [];
   const failures = new Set<string>();
