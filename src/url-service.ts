@@ -90,6 +90,12 @@ export class UrlService implements NodeApi {
   async removeMember(id: number): Promise<MemberInfo[]> {
     this.requireLeader();
     if (!this.runtime.member(id)) throw new ConflictError('not_a_member', `node ${id} is not a member`);
+    if (id === this.runtime.nodeId) {
+      // Removing the leader itself: hand leadership over first (as on SIGTERM), so the cluster
+      // gets a ~10 ms blip instead of an election timeout; the client retries on the new leader.
+      const newLeader = await this.runtime.handOverLeadership(2_000);
+      if (newLeader !== undefined) throw this.notLeader(newLeader);
+    }
     await this.translate(() => this.runtime.removeMember(id));
     return this.memberInfos();
   }

@@ -107,6 +107,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private readonly proposalTerms = new Map<number, { term: number; startedAt: number }>();
   private readonly metrics: RaftMetrics | undefined;
   private readonly readIndexes = new Waiters<string, number>();
+  /** Reads whose index has not been answered yet, by context: re-asked when the leader changes. */
+  private readonly readsAwaitingIndex = new Map<string, Uint8Array>();
   /** Read states whose index is not applied yet, waiting for apply to catch up. */
   private readonly readsAwaitingApply: Array<{ key: string; index: number }> = [];
   private nextReadId = 1;
@@ -211,7 +213,11 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     view.setFloat64(4, this.nextReadId++);
     // Throws NotLeaderError when no leader is known: before registering a waiter that would leak.
     this.core.readIndex(context);
-    const waiting = this.readIndexes.wait(contextKey(context), timeoutMs);
+    const key = contextKey(context);
+    const waiting = this.readIndexes.wait(key, timeoutMs);
+    this.readsAwaitingIndex.set(key, context);
+    const forget = () => this.readsAwaitingIndex.delete(key);
+    waiting.then(forget, forget);
     this.schedule();
     return waiting;
   }
@@ -440,9 +446,14 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     const before = this.softState;
     this.softState = ss;
     if (before.role !== ss.role) {
-      if (ss.role === Role.PreCandidate || ss.role === Role.Candidate) this.metrics?.electionsStarted.inc();
+      const campaigning = (r: Role) => r === Role.PreCandidate || r === Role.Candidate;
+      // A single voter goes from follower to leader within one step: its campaign started too.
+      if (campaigning(ss.role) || (ss.role === Role.Leader && !campaigning(before.role))) {
+        this.metrics?.electionsStarted.inc();
+      }
       if (ss.role === Role.Leader) this.metrics?.electionsWon.inc();
     }
+    if (ss.leaderId !== NONE && ss.leaderId !== before.leaderId) this.reissueReads();
     if (before.leaderId !== ss.leaderId || before.role !== ss.role) {
       this.log.info(
         { role: ss.role, leaderId: ss.leaderId, term: this.core.status().term },
@@ -452,8 +463,24 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     }
   }
 
+  /**
+   * A new leader: reads asked of the old one may never be answered (it may be dead), so ask the
+   * new one. A duplicate answer is harmless: a read settles once.
+   */
+  private reissueReads(): void {
+    for (const context of this.readsAwaitingIndex.values()) {
+      try {
+        this.core.readIndex(context);
+      } catch {
+        return; // the leader is gone again; the next change retries
+      }
+    }
+    this.schedule();
+  }
+
   private onReadState(rs: ReadState): void {
     const key = contextKey(rs.context);
+    this.readsAwaitingIndex.delete(key);
     if (!this.readIndexes.has(key)) return;
     if (rs.index <= this.applied) this.readIndexes.resolve(key, rs.index);
     else this.readsAwaitingApply.push({ key, index: rs.index });
