@@ -25,6 +25,9 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
                          without it the node runs in protected mode: Raft on loopback only, cluster
                          endpoints for local callers only
   --api-key K            writes then need Authorization: Bearer K or X-Api-Key: K; reads stay open (API_KEY)
+  --tls-cert FILE        this node's certificate (PEM): with --tls-key and --tls-ca, switches on mutual TLS
+  --tls-key FILE         between nodes and HTTPS for the API (TLS_CERT, TLS_KEY, TLS_CA); peers must
+  --tls-ca FILE          present a certificate signed by the CA
   LOG_LEVEL              pino level (default info)`;
 
 function fail(message: string): never {
@@ -54,6 +57,9 @@ const { values } = parseArgs({
     'no-request-log': { type: 'boolean' },
     'cluster-token': { type: 'string' },
     'api-key': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -77,6 +83,12 @@ const timing = {
     positiveInt(values['election-ticks'] ?? env.ELECTION_TICKS, '--election-ticks') ??
     DEFAULT_TIMING.electionTicks,
 };
+const tlsCert = values['tls-cert'] ?? (env.TLS_CERT || undefined);
+const tlsKey = values['tls-key'] ?? (env.TLS_KEY || undefined);
+const tlsCa = values['tls-ca'] ?? (env.TLS_CA || undefined);
+const tlsGiven = [tlsCert, tlsKey, tlsCa].filter((v) => v !== undefined).length;
+if (tlsGiven !== 0 && tlsGiven !== 3) fail('--tls-cert, --tls-key and --tls-ca go together');
+const tls = tlsGiven === 3 ? { certFile: tlsCert!, keyFile: tlsKey!, caFile: tlsCa! } : undefined;
 const logger = createLogger(nodeId);
 
 let stopping: Promise<void> | undefined;
@@ -105,6 +117,7 @@ try {
     requestLogging: !(values['no-request-log'] || env.REQUEST_LOG === '0'),
     clusterToken: values['cluster-token'] ?? (env.CLUSTER_TOKEN || undefined),
     apiKey: values['api-key'] ?? (env.API_KEY || undefined),
+    tls,
     logger,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

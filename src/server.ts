@@ -1,6 +1,7 @@
 // Wires one node: storage + Raft runtime + URL store + gRPC transport + HTTP API.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -20,6 +21,7 @@ import { GrpcTransport } from './node/transport/grpc-transport.js';
 import { bootstrapState, type PersistedState } from './raft/index.js';
 import { UrlStore, type ApplyOutcome } from './shortener/url-store.js';
 import { UrlService } from './url-service.js';
+import { loadTlsMaterial, type TlsFiles } from './common/tls.js';
 
 export interface NodeConfig {
   nodeId: number;
@@ -41,6 +43,8 @@ export interface NodeConfig {
   clusterToken?: string;
   /** When set, writes need it; reads stay open. */
   apiKey?: string;
+  /** Mutual TLS between nodes (gRPC) and HTTPS for the API, with these certificate files. */
+  tls?: TlsFiles;
   logger: Logger;
 }
 
@@ -69,7 +73,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.logger;
   const timing = config.timing ?? DEFAULT_TIMING;
   const proposalTimeoutMs = config.proposalTimeoutMs ?? 5_000;
-  const publicUrl = (config.publicUrl ?? `http://${config.httpAddr}`).replace(/\/+$/, '');
+  const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
+  const publicUrl = (config.publicUrl ?? `${tls ? 'https' : 'http'}://${config.httpAddr}`).replace(
+    /\/+$/,
+    '',
+  );
   const self: Member = {
     id: config.nodeId,
     httpUrl: publicUrl,
@@ -95,7 +103,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 
   let joinLeaderUrl: string | undefined;
   if (!identity && config.join) {
-    const found = await discoverCluster(config.join, log, Date.now() + JOIN_TIMEOUT_MS);
+    const found = await discoverCluster(config.join, log, Date.now() + JOIN_TIMEOUT_MS, tls?.ca);
     identity = { nodeId: config.nodeId, clusterId: found.clusterId };
     joinLeaderUrl = found.leaderUrl;
     log.info({ clusterId: found.clusterId, leaderUrl: found.leaderUrl }, 'joining an existing cluster');
@@ -128,6 +136,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     onMessages: (messages) => runtime.deliver(messages),
     logger: log, // the transport tags its own lines (component: raft-transport)
     authToken: config.clusterToken,
+    tls,
   });
 
   const metricsRegistry = new Registry();
@@ -166,7 +175,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     apiKey: config.apiKey,
     clusterToken: config.clusterToken,
   });
-  const server = createServer(app);
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
   // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.
   server.keepAliveTimeout = 65_000;
   const { host, port } = splitHostPort(config.httpAddr);
@@ -181,6 +190,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       log,
       Date.now() + JOIN_TIMEOUT_MS,
       config.clusterToken ? { 'x-cluster-token': config.clusterToken } : {},
+      tls?.ca,
     );
     runtime.learnMembers(joined);
     // Written last: a node that crashes before this simply joins again (the join is idempotent).

@@ -1,6 +1,7 @@
 // A new node's side of joining: find the cluster through any member, then ask its leader to add
 // us, following 409 not-leader answers and retrying while there is no leader.
 import type { Logger } from 'pino';
+import { Agent, fetch } from 'undici';
 import type { Member } from './storage/index.js';
 
 interface StatusAnswer {
@@ -15,6 +16,11 @@ export interface JoinAnswer {
 
 const RETRY_MS = 250;
 
+/** An HTTPS cluster's members present certificates signed by the cluster CA: trust exactly it. */
+function dispatcherFor(ca: Buffer | undefined): Agent | undefined {
+  return ca ? new Agent({ connect: { ca } }) : undefined;
+}
+
 async function sleepUntilRetry(deadline: number, what: string): Promise<void> {
   if (Date.now() + RETRY_MS > deadline) throw new Error(`gave up joining: ${what}`);
   await new Promise((r) => setTimeout(r, RETRY_MS));
@@ -25,11 +31,16 @@ export async function discoverCluster(
   joinUrl: string,
   logger: Logger,
   deadline: number,
+  ca?: Buffer,
 ): Promise<{ clusterId: string; leaderUrl: string }> {
+  const dispatcher = dispatcherFor(ca);
   for (;;) {
     let problem: string;
     try {
-      const res = await fetch(new URL('/cluster/status', joinUrl), { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(new URL('/cluster/status', joinUrl), {
+        signal: AbortSignal.timeout(2000),
+        dispatcher,
+      });
       const body = (await res.json()) as StatusAnswer;
       if (res.ok && body.clusterId && body.leaderUrl)
         return { clusterId: body.clusterId, leaderUrl: body.leaderUrl };
@@ -49,7 +60,9 @@ export async function requestJoin(
   logger: Logger,
   deadline: number,
   headers: Record<string, string> = {},
+  ca?: Buffer,
 ): Promise<Member[]> {
+  const dispatcher = dispatcherFor(ca);
   let target = leaderUrl;
   for (;;) {
     let problem: string;
@@ -59,6 +72,7 @@ export async function requestJoin(
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ id: self.id, httpUrl: self.httpUrl, raftAddr: self.raftAddr }),
         signal: AbortSignal.timeout(10_000),
+        dispatcher,
       });
       const body = (await res.json()) as { members?: Member[]; leaderUrl?: string | null; message?: string };
       if (res.ok && Array.isArray(body.members)) return body.members;

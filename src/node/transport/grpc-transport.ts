@@ -2,6 +2,7 @@
 // outbound ones. It moves the consensus core's Messages between nodes and nothing else: no
 // retries, no ordering across peers, no persistence — Raft handles loss; we only keep it cheap.
 
+import type { TlsMaterial } from '../../common/tls.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
@@ -25,6 +26,8 @@ export interface GrpcTransportOptions {
   maxQueuedMessagesPerPeer?: number;
   /** If set, sent with every stream and required on every inbound stream. */
   authToken?: string;
+  /** Mutual TLS: serve with this certificate, require peers' certificates signed by its CA. */
+  tls?: TlsMaterial;
   /** Reconnect backoff bounds. Defaults 50 ms → 1 s. */
   reconnectBackoff?: { initialMs: number; maxMs: number };
   /** An outbound stream not connected within this time is dropped and retried. Default 1 s. */
@@ -68,7 +71,13 @@ export class GrpcTransport {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(
         this.options.listenAddr,
-        grpc.ServerCredentials.createInsecure(),
+        this.options.tls
+          ? grpc.ServerCredentials.createSsl(
+              this.options.tls.ca,
+              [{ cert_chain: this.options.tls.cert, private_key: this.options.tls.key }],
+              true, // checkClientCertificate: mutual TLS
+            )
+          : grpc.ServerCredentials.createInsecure(),
         (error, port) => {
           if (error) return reject(error);
           this.logger.info({ listenAddr: this.options.listenAddr, port }, 'raft transport listening');
@@ -92,6 +101,7 @@ export class GrpcTransport {
         nodeId: this.options.nodeId,
         clusterId: this.options.clusterId,
         authToken: this.options.authToken,
+        tls: this.options.tls,
         maxQueuedMessages: this.options.maxQueuedMessagesPerPeer ?? DEFAULT_MAX_QUEUED_MESSAGES_PER_PEER,
         connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         backoff: this.options.reconnectBackoff ?? DEFAULT_RECONNECT_BACKOFF,

@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
+import type { TlsMaterial } from '../../common/tls.js';
 import { tokenMetadata } from './auth.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { encodeBatch } from './codec.js';
@@ -19,6 +20,8 @@ export interface PeerSenderOptions {
   nodeId: number;
   clusterId: string;
   authToken?: string;
+  /** Mutual TLS with the peer (its certificate must be signed by tls.ca). */
+  tls?: TlsMaterial;
   /** Bound on messages held while gRPC reports backpressure; beyond it new batches are dropped. */
   maxQueuedMessages: number;
   /** A stream whose connection is not up within this time counts as failed. */
@@ -86,7 +89,11 @@ export class PeerSender {
   private open(): Streaming {
     const { address, authToken, connectTimeoutMs } = this.options;
     const method = raftService().Send;
-    const client = new grpc.Client(address, grpc.credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS);
+    const tls = this.options.tls;
+    const credentials = tls
+      ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert)
+      : grpc.credentials.createInsecure();
+    const client = new grpc.Client(address, credentials, CLIENT_CHANNEL_OPTIONS);
     const call = client.makeClientStreamRequest<ProtoMessageBatch, ProtoSendAck>(
       method.path,
       method.requestSerialize,
