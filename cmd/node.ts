@@ -4,6 +4,7 @@
 //   [--advertise-raft HOST:PORT (ADVERTISE_RAFT_ADDR)]  [--tick-ms N (TICK_MS)]
 //   [--heartbeat-ticks N] [--election-ticks N]
 import { parseArgs } from 'node:util';
+import { REDIRECT_STATUSES, type RedirectStatus } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 import { DEFAULT_TIMING } from '../src/node/runtime.js';
 import { startNode } from '../src/server.js';
@@ -28,6 +29,11 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --tls-cert FILE        this node's certificate (PEM): with --tls-key and --tls-ca, switches on mutual TLS
   --tls-key FILE         between nodes and HTTPS for the API (TLS_CERT, TLS_KEY, TLS_CA); peers must
   --tls-ca FILE          present a certificate signed by the CA
+  --redirect-status N    status of GET /:code redirects: 301, 302, 307 or 308 (REDIRECT_STATUS, default 302)
+  --purge-interval-ms N  how often the leader purges expired entries (PURGE_INTERVAL_MS, default 60000)
+  --expired-retention-ms N  how long an expired code answers 410 before it is purged, then 404
+                         (EXPIRED_RETENTION_MS, default 3600000)
+  --idempotency-ttl-ms N how long an Idempotency-Key is remembered (IDEMPOTENCY_TTL_MS, default 86400000)
   LOG_LEVEL              pino level (default info)`;
 
 function fail(message: string): never {
@@ -40,6 +46,22 @@ function positiveInt(value: string | undefined, name: string): number | undefine
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) fail(`${name} must be a positive integer, got "${value}"`);
   return n;
+}
+
+function nonNegativeInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) fail(`${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function redirectStatus(value: string | undefined): RedirectStatus | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!(REDIRECT_STATUSES as readonly number[]).includes(n)) {
+    fail(`--redirect-status must be one of ${REDIRECT_STATUSES.join(', ')}, got "${value}"`);
+  }
+  return n as RedirectStatus;
 }
 
 const { values } = parseArgs({
@@ -60,6 +82,10 @@ const { values } = parseArgs({
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },
+    'redirect-status': { type: 'string' },
+    'purge-interval-ms': { type: 'string' },
+    'expired-retention-ms': { type: 'string' },
+    'idempotency-ttl-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -118,6 +144,16 @@ try {
     clusterToken: values['cluster-token'] ?? (env.CLUSTER_TOKEN || undefined),
     apiKey: values['api-key'] ?? (env.API_KEY || undefined),
     tls,
+    redirectStatus: redirectStatus(values['redirect-status'] ?? env.REDIRECT_STATUS),
+    purgeIntervalMs: positiveInt(values['purge-interval-ms'] ?? env.PURGE_INTERVAL_MS, '--purge-interval-ms'),
+    expiredRetentionMs: nonNegativeInt(
+      values['expired-retention-ms'] ?? env.EXPIRED_RETENTION_MS,
+      '--expired-retention-ms',
+    ),
+    idempotencyTtlMs: positiveInt(
+      values['idempotency-ttl-ms'] ?? env.IDEMPOTENCY_TTL_MS,
+      '--idempotency-ttl-ms',
+    ),
     logger,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp, type RedirectStatus } from './http/app.js';
 import { discoverCluster, requestJoin } from './node/join-client.js';
 import { encodeMemberContext } from './node/members.js';
 import { DEFAULT_TIMING, RaftRuntime, type RuntimeTiming } from './node/runtime.js';
@@ -45,6 +45,14 @@ export interface NodeConfig {
   apiKey?: string;
   /** Mutual TLS between nodes (gRPC) and HTTPS for the API, with these certificate files. */
   tls?: TlsFiles;
+  /** Status of GET /:code redirects (301, 302, 307 or 308; default 302). */
+  redirectStatus?: RedirectStatus;
+  /** How often the leader purges expired records and idempotency keys (default 60 s). */
+  purgeIntervalMs?: number;
+  /** How long an expired record answers 410 before it is purged (default 1 h). */
+  expiredRetentionMs?: number;
+  /** How long an Idempotency-Key is remembered (default 24 h). */
+  idempotencyTtlMs?: number;
   logger: Logger;
 }
 
@@ -174,6 +182,14 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     metricsRegistry,
     apiKey: config.apiKey,
     clusterToken: config.clusterToken,
+    redirectStatus: config.redirectStatus,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+  });
+  service.startPurger({
+    intervalMs: config.purgeIntervalMs,
+    expiredRetentionMs: config.expiredRetentionMs,
+    onError: (err) => log.warn({ err }, 'purge of expired entries failed; retrying at the next interval'),
+    onPurged: (result) => log.info(result, 'purged expired entries'),
   });
   const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
   // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.
@@ -207,6 +223,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     runtime,
     readyPromise,
     async stop() {
+      service.stopPurger();
       // Hand over first, while HTTP still answers: new writes get a 409 pointing at the new leader.
       const newLeader = await runtime.handOverLeadership(2_000);
       if (newLeader !== undefined) log.info({ newLeader }, 'leadership handed over');

@@ -2,7 +2,9 @@
 // reads from the store, cluster status and membership. It translates runtime errors into the
 // HTTP layer's typed errors (409 not-leader, 503, 504, ...).
 import {
+  ALIAS_TAKEN,
   CODE_TAKEN,
+  IDEMPOTENCY_KEY_REUSED,
   CommitTimeoutError,
   ConflictError,
   NotLeaderError,
@@ -19,13 +21,32 @@ import { ProposalDroppedError, RuntimeStoppedError } from './node/errors.js';
 import type { RaftRuntime } from './node/runtime.js';
 import { DeadlineError } from './node/waiters.js';
 import { NotLeaderError as RaftNotLeaderError, ProposalRejectedError, Role } from './raft/index.js';
-import { encodeCommand } from './shortener/commands.js';
-import type { ApplyOutcome, UrlStore } from './shortener/url-store.js';
+import { encodeCommand, type CreateCommand } from './shortener/commands.js';
+import type { ApplyResult, PurgeResult, UrlStore } from './shortener/url-store.js';
 
-type ApplyResult = ApplyOutcome['result'];
+export interface PurgerOptions {
+  /** How often the leader looks for expired records and keys. Default 60 s. */
+  intervalMs?: number;
+  /** Expired records keep answering 410 this long before a purge removes them (then 404). Default 1 h. */
+  expiredRetentionMs?: number;
+  /** At most this many removals per purge entry; the leader proposes more while some are left. Default 5,000. */
+  batchLimit?: number;
+  /** Told about a purge that failed (e.g. leadership moved); the next interval tries again. */
+  onError?: (err: unknown) => void;
+  /** Told about each applied purge. */
+  onPurged?: (result: PurgeResult) => void;
+}
+
+export const DEFAULT_PURGE_INTERVAL_MS = 60_000;
+export const DEFAULT_EXPIRED_RETENTION_MS = 60 * 60_000;
+
+/** Several purge entries in a row at most per interval, so a backlog cannot crowd out client writes. */
+const MAX_PURGES_PER_ROUND = 20;
 
 export class UrlService implements NodeApi {
   private ready = false;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private purging = false;
 
   constructor(
     private readonly runtime: RaftRuntime<ApplyResult>,
@@ -35,14 +56,99 @@ export class UrlService implements NodeApi {
   ) {}
 
   async createShortUrl(input: CreateCommandInput): Promise<CreateResult> {
-    const result = await this.translate(() =>
-      this.runtime.propose(
-        encodeCommand({ type: 'create', code: input.code, url: input.url, createdAt: input.createdAt }),
-      ),
-    );
-    if (!result) throw new Error('the state machine returned no result for a create command');
-    if ('error' in result) throw new ConflictError(CODE_TAKEN, `code ${result.code} is already taken`);
+    const command: CreateCommand = {
+      type: 'create',
+      code: input.code,
+      url: input.url,
+      createdAt: input.createdAt,
+    };
+    if (input.alias) command.alias = true;
+    if (input.expiresAt !== undefined) command.expiresAt = input.expiresAt;
+    if (input.idempotency !== undefined) command.idempotency = { ...input.idempotency };
+    const result = await this.translate(() => this.runtime.propose(encodeCommand(command)));
+    if (!result || (!('created' in result) && !('error' in result))) {
+      throw new Error('the state machine returned no create result for a create command');
+    }
+    if ('error' in result) {
+      switch (result.error) {
+        case 'code_taken':
+          throw new ConflictError(CODE_TAKEN, `code ${result.code} is already taken`);
+        case 'alias_taken':
+          throw new ConflictError(ALIAS_TAKEN, `the alias ${result.code} is already taken`);
+        case 'idempotency_key_reused':
+          throw new ConflictError(
+            IDEMPOTENCY_KEY_REUSED,
+            'this Idempotency-Key was already used with a different request',
+          );
+      }
+    }
     return result;
+  }
+
+  async deleteShortUrl(code: string): Promise<boolean> {
+    const result = await this.translate(() => this.runtime.propose(encodeCommand({ type: 'delete', code })));
+    if (!result || !('deleted' in result)) {
+      throw new Error('the state machine returned no delete result for a delete command');
+    }
+    return result.deleted;
+  }
+
+  /**
+   * Proposes one purge if this node leads and its store has something to purge; resolves with the
+   * applied result, or undefined when there was nothing to do. `now` is this leader's clock:
+   * every node applies the same instants.
+   */
+  async purgeExpired(
+    now: number,
+    expiredRetentionMs: number,
+    limit: number,
+  ): Promise<PurgeResult | undefined> {
+    if (this.runtime.role !== Role.Leader) return undefined;
+    const expiredBefore = now - expiredRetentionMs;
+    if (!this.store.hasPurgeable(now, expiredBefore)) return undefined;
+    const result = await this.translate(() =>
+      this.runtime.propose(encodeCommand({ type: 'purge', now, expiredBefore, limit })),
+    );
+    if (!result || !('purgedUrls' in result)) {
+      throw new Error('the state machine returned no purge result for a purge command');
+    }
+    return result;
+  }
+
+  /**
+   * Every intervalMs, on the leader only: purge what expired (records past the retention, keys past
+   * their lifetime) through the log, so every node removes the same entries. Followers never purge
+   * on their own; they answer 410 for an expired record until the purge reaches them.
+   */
+  startPurger(options: PurgerOptions = {}): void {
+    this.stopPurger();
+    const intervalMs = options.intervalMs ?? DEFAULT_PURGE_INTERVAL_MS;
+    const retention = options.expiredRetentionMs ?? DEFAULT_EXPIRED_RETENTION_MS;
+    const limit = options.batchLimit ?? 5_000;
+    this.purgeTimer = setInterval(() => {
+      if (this.purging) return;
+      this.purging = true;
+      void (async () => {
+        try {
+          for (let round = 0; round < MAX_PURGES_PER_ROUND; round++) {
+            const result = await this.purgeExpired(Date.now(), retention, limit);
+            if (result === undefined) break;
+            options.onPurged?.(result);
+            if (!result.more) break;
+          }
+        } catch (err) {
+          options.onError?.(err);
+        } finally {
+          this.purging = false;
+        }
+      })();
+    }, intervalMs);
+    this.purgeTimer.unref();
+  }
+
+  stopPurger(): void {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.purgeTimer = undefined;
   }
 
   lookup(code: string): UrlRecord | undefined {

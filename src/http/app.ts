@@ -30,7 +30,17 @@ export interface HttpAppOptions {
   apiKey?: string;
   /** When set, cluster endpoints need it; when not, they answer loopback callers only. */
   clusterToken?: string;
+  /** Status of GET|HEAD /:code redirects. Default 302. */
+  redirectStatus?: RedirectStatus;
+  /** Cache-Control max-age of permanent (301/308) redirects to URLs without an expiry. Default 1 day. */
+  permanentRedirectMaxAgeSeconds?: number;
+  /** How long the cluster remembers an Idempotency-Key. Default 24 h. */
+  idempotencyTtlMs?: number;
 }
+
+export type RedirectStatus = 301 | 302 | 307 | 308;
+export const REDIRECT_STATUSES: readonly RedirectStatus[] = [301, 302, 307, 308];
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 
 export function createHttpApp(options: HttpAppOptions): express.Express {
   const { node, logger } = options;
@@ -54,8 +64,21 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   // Fixed paths before /:code, which takes any single segment.
   registerHealthRoutes(app, { node });
   registerClusterRoutes(app, { node, maxBodyBytes, access: requireClusterAccess(options.clusterToken) });
-  registerShortenRoutes(app, { node, shortUrlOf, maxBodyBytes, access: requireApiKey(options.apiKey) });
-  registerCodeRoutes(app, { node, shortUrlOf });
+  const writeAccess = requireApiKey(options.apiKey);
+  registerShortenRoutes(app, {
+    node,
+    shortUrlOf,
+    maxBodyBytes,
+    access: writeAccess,
+    idempotencyTtlMs: options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
+  });
+  registerCodeRoutes(app, {
+    node,
+    shortUrlOf,
+    access: writeAccess,
+    redirectStatus: options.redirectStatus ?? 302,
+    permanentMaxAgeSeconds: options.permanentRedirectMaxAgeSeconds ?? 86_400,
+  });
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -9,6 +9,8 @@ export class HttpError extends Error {
     readonly errorCode: string,
     message: string,
     readonly headers?: Readonly<Record<string, string>>,
+    /** More fields for the JSON body, next to error and message. */
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -30,7 +32,7 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof HttpError) {
     return {
       status: err.status,
-      body: { error: err.errorCode, message: err.message },
+      body: { ...err.details, error: err.errorCode, message: err.message },
       headers: err.headers,
       unexpected: false,
     };

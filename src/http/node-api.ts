@@ -7,17 +7,33 @@ export interface UrlRecord {
   url: string;
   /** Milliseconds since the epoch, decided by the leader at proposal time. */
   createdAt: number;
+  /** When it stops redirecting (ms since the epoch, fixed by the leader); absent: never. */
+  expiresAt?: number;
+  /** The code is a custom alias chosen by the client (not generated). */
+  alias?: boolean;
 }
 
 export interface CreateResult extends UrlRecord {
   /** false when the URL already had a code: the existing record is returned. */
   created: boolean;
+  /** true when an Idempotency-Key matched an earlier create: this is that create's result. */
+  replayed?: boolean;
 }
 
 export interface CreateCommandInput {
   code: string;
   url: string;
   createdAt: number;
+  /** `code` is the client's alias: never deduplicated; taken → ConflictError(ALIAS_TAKEN). */
+  alias?: boolean;
+  expiresAt?: number;
+  /** The request's Idempotency-Key, what it was used for, and until when it is remembered. */
+  idempotency?: { key: string; fingerprint: string; expiresAt: number };
+}
+
+/** True when the record has an expiry at or before `now` (the reading node's clock). */
+export function isExpired(record: UrlRecord, now: number): boolean {
+  return record.expiresAt !== undefined && record.expiresAt <= now;
 }
 
 export interface MemberInfo {
@@ -51,7 +67,12 @@ export interface JoinRequest {
 export interface NodeApi {
   /** Proposes a create and resolves once it is committed and applied on this (leader) node. */
   createShortUrl(input: CreateCommandInput): Promise<CreateResult>;
-  /** Local read from this node's copy (possibly a little behind the leader). */
+  /**
+   * Proposes the deletion of a code; resolves once applied on this (leader) node: true when it
+   * existed and is gone, false when there was no such code.
+   */
+  deleteShortUrl(code: string): Promise<boolean>;
+  /** Local read from this node's copy (possibly a little behind the leader). Expired records included. */
   lookup(code: string): UrlRecord | undefined;
   /**
    * Linearizable read (ReadIndex): sees every write acknowledged before the call, on any node.
@@ -102,6 +123,12 @@ export class ConflictError extends Error {
  * already taken by another URL. Not the client's fault: HTTP retries with a fresh code.
  */
 export const CODE_TAKEN = 'code_taken';
+
+/** ConflictError.errorCode: the client's alias already belongs to a live short URL (HTTP 409). */
+export const ALIAS_TAKEN = 'alias_taken';
+
+/** ConflictError.errorCode: the Idempotency-Key was first used with another request (HTTP 422). */
+export const IDEMPOTENCY_KEY_REUSED = 'idempotency_key_reused';
 
 /** The node is shutting down or otherwise cannot serve the request now (HTTP 503). */
 export class UnavailableError extends Error {

@@ -1,18 +1,39 @@
 // The commands the Raft log carries to the URL store, and their wire/disk encoding.
 //
-// Commands are plain data decided by the leader before proposing (code, createdAt), so applying
-// them is deterministic. The encoding is binary rather than JSON because every command is
-// written to the leader's log, sent to each follower and written again there.
+// Commands are plain data decided by the leader before proposing (code, createdAt, the expiry
+// instant, the "now" of a purge), so applying them is deterministic. The encoding is binary rather
+// than JSON because every command is written to the leader's log, sent to each follower and
+// written again there.
 //
 // Layout (all integers big-endian):
 //   byte 0      codec version (1)
-//   byte 1      command type (1 = create)
-//   create:     float64 createdAt | uint8 code length | code UTF-8 | uint32 url length | url UTF-8
+//   byte 1      command type
+//   1 create:     float64 createdAt | uint8 code length | code UTF-8 | uint32 url length | url UTF-8
+//   2 create-ext: float64 createdAt | uint8 flags | uint8 code length | code | uint32 url length | url
+//                 | [flags & 2: float64 expiresAt]
+//                 | [flags & 4: uint8 key length | key | uint8 fingerprint length | fingerprint
+//                               | float64 key expiresAt]
+//                 flags: 1 = the code is a custom alias, 2 = expires, 4 = carries an idempotency key
+//   3 delete:     uint8 code length | code UTF-8
+//   4 purge:      float64 now | float64 expiredBefore | uint32 limit
+//
+// A plain create (no alias, expiry or key) is still written as type 1, byte for byte as before,
+// so logs written by older nodes and by this one decode the same way. New kinds of command get
+// new type numbers; the version byte changes only if the framing itself ever has to.
 //
 // A node that meets a version or type it does not know must stop rather than skip the entry:
 // skipping would make its store diverge from the others.
 
 import { ByteReader, DecodeError } from './byte-reader.js';
+
+export interface IdempotencyStamp {
+  /** The client's Idempotency-Key header (1..255 bytes). */
+  key: string;
+  /** Identifies the request the key was first used with; a different one is refused. */
+  fingerprint: string;
+  /** Until when (ms since the epoch, decided by the leader) the key is remembered. */
+  expiresAt: number;
+}
 
 export interface CreateCommand {
   type: 'create';
@@ -21,28 +42,63 @@ export interface CreateCommand {
   url: string;
   /** Milliseconds since the epoch, decided by the leader at proposal time. */
   createdAt: number;
+  /** The code is a custom alias: never deduplicated by URL; a taken alias is refused. */
+  alias?: boolean;
+  /** When the short URL stops redirecting (ms since the epoch, decided by the leader). */
+  expiresAt?: number;
+  /** The request's Idempotency-Key: a second create with it returns the first result. */
+  idempotency?: IdempotencyStamp;
 }
 
-/** Grows with delete, alias, expiry, visit-count batches, purge. */
-export type UrlCommand = CreateCommand;
+export interface DeleteCommand {
+  type: 'delete';
+  code: string;
+}
+
+/**
+ * Removes short URLs that expired at or before `expiredBefore` and idempotency keys whose lifetime
+ * ended at or before `now`, at most `limit` of them in all. Both instants are the leader's.
+ */
+export interface PurgeCommand {
+  type: 'purge';
+  now: number;
+  expiredBefore: number;
+  limit: number;
+}
+
+export type UrlCommand = CreateCommand | DeleteCommand | PurgeCommand;
 
 export { DecodeError };
 
 const CODEC_VERSION = 1;
 const TYPE_CREATE = 1;
+const TYPE_CREATE_EXT = 2;
+const TYPE_DELETE = 3;
+const TYPE_PURGE = 4;
+
+const FLAG_ALIAS = 1;
+const FLAG_EXPIRES = 2;
+const FLAG_IDEMPOTENCY = 4;
+const KNOWN_FLAGS = FLAG_ALIAS | FLAG_EXPIRES | FLAG_IDEMPOTENCY;
 
 /**
  * Codes become LMDB keys, which are limited to ~1978 bytes. A one-byte length caps them at 255 bytes,
  * so no decodable command can fail in apply on key size (which would halt every node at that entry).
+ * The same holds for idempotency keys.
  */
 const MAX_CODE_BYTES = 0xff;
+const MAX_KEY_BYTES = 0xff;
 
 export function encodeCommand(cmd: UrlCommand): Uint8Array {
   switch (cmd.type) {
     case 'create':
       return encodeCreate(cmd);
+    case 'delete':
+      return encodeDelete(cmd);
+    case 'purge':
+      return encodePurge(cmd);
     default:
-      return assertNever(cmd.type);
+      return assertNever(cmd);
   }
 }
 
@@ -56,42 +112,190 @@ export function decodeCommand(bytes: Uint8Array): UrlCommand {
   switch (type) {
     case TYPE_CREATE:
       return decodeCreate(reader);
+    case TYPE_CREATE_EXT:
+      return decodeCreateExt(reader);
+    case TYPE_DELETE:
+      return decodeDelete(reader);
+    case TYPE_PURGE:
+      return decodePurge(reader);
     default:
       throw reader.error(`unknown command type ${type}`);
   }
 }
 
-function encodeCreate({ code, url, createdAt }: CreateCommand): Uint8Array {
+// ------------------------------------------------------------------------------------ encoding
+
+function checkedCodeBytes(code: string): number {
   const codeBytes = Buffer.byteLength(code, 'utf8');
-  const urlBytes = Buffer.byteLength(url, 'utf8');
   if (codeBytes === 0 || codeBytes > MAX_CODE_BYTES) {
     throw new RangeError(`code must be 1..${MAX_CODE_BYTES} bytes, got ${codeBytes}`);
   }
-  if (!Number.isFinite(createdAt))
-    throw new RangeError(`createdAt must be a finite number, got ${createdAt}`);
+  return codeBytes;
+}
 
-  const out = Buffer.allocUnsafe(2 + 8 + 1 + codeBytes + 4 + urlBytes);
+function checkInstant(value: number, name: string): void {
+  if (!Number.isFinite(value)) throw new RangeError(`${name} must be a finite number, got ${value}`);
+}
+
+function checkExpiry(value: number, name: string): void {
+  // Non-negative, so that big-endian float64 bytes sort like the numbers (the expiry index).
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
+  }
+}
+
+function encodeCreate(cmd: CreateCommand): Uint8Array {
+  const { code, url, createdAt } = cmd;
+  const codeBytes = checkedCodeBytes(code);
+  const urlBytes = Buffer.byteLength(url, 'utf8');
+  checkInstant(createdAt, 'createdAt');
+  const alias = cmd.alias === true;
+  const expires = cmd.expiresAt !== undefined;
+  const idem = cmd.idempotency;
+  if (!alias && !expires && idem === undefined) {
+    const out = Buffer.allocUnsafe(2 + 8 + 1 + codeBytes + 4 + urlBytes);
+    let offset = out.writeUInt8(CODEC_VERSION, 0);
+    offset = out.writeUInt8(TYPE_CREATE, offset);
+    offset = out.writeDoubleBE(createdAt, offset);
+    offset = out.writeUInt8(codeBytes, offset);
+    offset += out.write(code, offset, 'utf8');
+    offset = out.writeUInt32BE(urlBytes, offset);
+    out.write(url, offset, 'utf8');
+    return out;
+  }
+
+  if (expires) checkExpiry(cmd.expiresAt!, 'expiresAt');
+  let keyBytes = 0;
+  let fingerprintBytes = 0;
+  if (idem !== undefined) {
+    keyBytes = Buffer.byteLength(idem.key, 'utf8');
+    fingerprintBytes = Buffer.byteLength(idem.fingerprint, 'utf8');
+    if (keyBytes === 0 || keyBytes > MAX_KEY_BYTES) {
+      throw new RangeError(`idempotency key must be 1..${MAX_KEY_BYTES} bytes, got ${keyBytes}`);
+    }
+    if (fingerprintBytes > 0xff) throw new RangeError(`fingerprint must be at most 255 bytes`);
+    checkExpiry(idem.expiresAt, 'idempotency expiresAt');
+  }
+  const flags = (alias ? FLAG_ALIAS : 0) | (expires ? FLAG_EXPIRES : 0) | (idem ? FLAG_IDEMPOTENCY : 0);
+  const size =
+    2 +
+    8 +
+    1 +
+    1 +
+    codeBytes +
+    4 +
+    urlBytes +
+    (expires ? 8 : 0) +
+    (idem ? 1 + keyBytes + 1 + fingerprintBytes + 8 : 0);
+  const out = Buffer.allocUnsafe(size);
   let offset = out.writeUInt8(CODEC_VERSION, 0);
-  offset = out.writeUInt8(TYPE_CREATE, offset);
+  offset = out.writeUInt8(TYPE_CREATE_EXT, offset);
   offset = out.writeDoubleBE(createdAt, offset);
+  offset = out.writeUInt8(flags, offset);
   offset = out.writeUInt8(codeBytes, offset);
   offset += out.write(code, offset, 'utf8');
   offset = out.writeUInt32BE(urlBytes, offset);
-  out.write(url, offset, 'utf8');
+  offset += out.write(url, offset, 'utf8');
+  if (expires) offset = out.writeDoubleBE(cmd.expiresAt!, offset);
+  if (idem) {
+    offset = out.writeUInt8(keyBytes, offset);
+    offset += out.write(idem.key, offset, 'utf8');
+    offset = out.writeUInt8(fingerprintBytes, offset);
+    offset += out.write(idem.fingerprint, offset, 'utf8');
+    out.writeDoubleBE(idem.expiresAt, offset);
+  }
   return out;
 }
 
-function decodeCreate(reader: ByteReader): CreateCommand {
-  const createdAt = reader.float64('createdAt');
-  if (!Number.isFinite(createdAt)) throw reader.error('createdAt is not a finite number');
+function encodeDelete({ code }: DeleteCommand): Uint8Array {
+  const codeBytes = checkedCodeBytes(code);
+  const out = Buffer.allocUnsafe(2 + 1 + codeBytes);
+  let offset = out.writeUInt8(CODEC_VERSION, 0);
+  offset = out.writeUInt8(TYPE_DELETE, offset);
+  offset = out.writeUInt8(codeBytes, offset);
+  out.write(code, offset, 'utf8');
+  return out;
+}
+
+function encodePurge({ now, expiredBefore, limit }: PurgeCommand): Uint8Array {
+  checkInstant(now, 'now');
+  checkInstant(expiredBefore, 'expiredBefore');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 0xffffffff) {
+    throw new RangeError(`limit must be an integer in 1..2^32-1, got ${limit}`);
+  }
+  const out = Buffer.allocUnsafe(2 + 8 + 8 + 4);
+  let offset = out.writeUInt8(CODEC_VERSION, 0);
+  offset = out.writeUInt8(TYPE_PURGE, offset);
+  offset = out.writeDoubleBE(now, offset);
+  offset = out.writeDoubleBE(expiredBefore, offset);
+  out.writeUInt32BE(limit, offset);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ decoding
+
+function readCode(reader: ByteReader): string {
   const codeLength = reader.uint8('code length');
   if (codeLength === 0) throw reader.error('code is empty');
-  const code = reader.utf8(codeLength, 'code');
+  return reader.utf8(codeLength, 'code');
+}
+
+function readInstant(reader: ByteReader, field: string): number {
+  const value = reader.float64(field);
+  if (!Number.isFinite(value)) throw reader.error(`${field} is not a finite number`);
+  return value;
+}
+
+function readExpiry(reader: ByteReader, field: string): number {
+  const value = readInstant(reader, field);
+  if (value < 0) throw reader.error(`${field} is negative`);
+  return value;
+}
+
+function decodeCreate(reader: ByteReader): CreateCommand {
+  const createdAt = readInstant(reader, 'createdAt');
+  const code = readCode(reader);
   const url = reader.utf8(reader.uint32('url length'), 'url');
   reader.end();
   return { type: 'create', code, url, createdAt };
 }
 
+function decodeCreateExt(reader: ByteReader): CreateCommand {
+  const createdAt = readInstant(reader, 'createdAt');
+  const flags = reader.uint8('flags');
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw reader.error(`unknown create flags ${flags}`);
+  const code = readCode(reader);
+  const url = reader.utf8(reader.uint32('url length'), 'url');
+  const cmd: CreateCommand = { type: 'create', code, url, createdAt };
+  if (flags & FLAG_ALIAS) cmd.alias = true;
+  if (flags & FLAG_EXPIRES) cmd.expiresAt = readExpiry(reader, 'expiresAt');
+  if (flags & FLAG_IDEMPOTENCY) {
+    const keyLength = reader.uint8('idempotency key length');
+    if (keyLength === 0) throw reader.error('idempotency key is empty');
+    const key = reader.utf8(keyLength, 'idempotency key');
+    const fingerprint = reader.utf8(reader.uint8('fingerprint length'), 'fingerprint');
+    const expiresAt = readExpiry(reader, 'idempotency expiresAt');
+    cmd.idempotency = { key, fingerprint, expiresAt };
+  }
+  reader.end();
+  return cmd;
+}
+
+function decodeDelete(reader: ByteReader): DeleteCommand {
+  const code = readCode(reader);
+  reader.end();
+  return { type: 'delete', code };
+}
+
+function decodePurge(reader: ByteReader): PurgeCommand {
+  const now = readInstant(reader, 'now');
+  const expiredBefore = readInstant(reader, 'expiredBefore');
+  const limit = reader.uint32('limit');
+  if (limit === 0) throw reader.error('limit is 0');
+  reader.end();
+  return { type: 'purge', now, expiredBefore, limit };
+}
+
 function assertNever(value: never): never {
-  throw new Error(`unhandled command type ${String(value)}`);
+  throw new Error(`unhandled command ${JSON.stringify(value)}`);
 }

@@ -1,19 +1,31 @@
 // Where the URL store lives inside the node's shared LMDB environment.
 //
-// Three named sub-databases, all written only by UrlStore.applyBatch in one transaction:
-//   urls       code -> url record (see url-record.ts)
-//   url-codes  sha256(url) -> code, dupSort: the index behind "same URL, same code".
-//              Keyed by a hash because LMDB keys are limited to ~1978 bytes and URLs may be 8 KiB.
-//              dupSort keeps every code whose URL has this hash, so a hash collision costs an extra
-//              record read instead of losing or overwriting an entry; readers compare the full URL.
-//   sm-meta    appliedIndex and urlCount, so they commit atomically with the data they describe.
+// Named sub-databases, all written only by UrlStore's flush, in one transaction with the applied
+// index:
+//   urls         code -> url record (see url-record.ts)
+//   url-codes    sha256(url) -> code, dupSort: the index behind "same URL, same code". Only plain
+//                generated codes without an expiry are in it (never aliases, never expiring codes).
+//                Keyed by a hash because LMDB keys are limited to ~1978 bytes and URLs may be 8 KiB.
+//                dupSort keeps every code whose URL has this hash, so a hash collision costs an extra
+//                record read instead of losing or overwriting an entry; readers compare the full URL.
+//   expiry       kind byte | float64 BE instant | id UTF-8 -> (1 byte): what expires when, in time
+//                order, so a purge reads only what it removes. Kind 1: a short URL (id = code, at its
+//                expiresAt); kind 2: an idempotency key (id = key, at the end of its lifetime).
+//   idempotency  Idempotency-Key -> idempotency record (see idempotency-record.ts)
+//   sm-meta      appliedIndex and urlCount, so they commit atomically with the data they describe.
 //
-// A snapshot is exactly the contents of these three sub-databases read in one read transaction.
+// A snapshot is exactly the contents of these sub-databases read in one read transaction.
 
 import { createHash } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
 
-export const STORE_DB_NAMES = { urls: 'urls', urlCodes: 'url-codes', meta: 'sm-meta' } as const;
+export const STORE_DB_NAMES = {
+  urls: 'urls',
+  urlCodes: 'url-codes',
+  expiry: 'expiry',
+  idempotency: 'idempotency',
+  meta: 'sm-meta',
+} as const;
 
 export const META_APPLIED_INDEX = 'appliedIndex';
 export const META_URL_COUNT = 'urlCount';
@@ -21,6 +33,8 @@ export const META_URL_COUNT = 'urlCount';
 export interface StoreTables {
   urls: Database<Buffer, string>;
   urlCodes: Database<string, Buffer>;
+  expiry: Database<Buffer, Buffer>;
+  idempotency: Database<Buffer, string>;
   meta: Database<number, string>;
 }
 
@@ -32,6 +46,27 @@ export type UrlHasher = (url: string) => Buffer;
 
 export const sha256Url: UrlHasher = (url) => createHash('sha256').update(url, 'utf8').digest();
 
+export const EXPIRY_KIND_URL = 1;
+export const EXPIRY_KIND_IDEMPOTENCY_KEY = 2;
+export type ExpiryKind = typeof EXPIRY_KIND_URL | typeof EXPIRY_KIND_IDEMPOTENCY_KEY;
+
+/**
+ * The expiry index key. Instants are >= 0 (the codec refuses others), and big-endian IEEE 754
+ * bytes of non-negative doubles sort like the numbers, so LMDB's byte order is time order.
+ */
+export function expiryKey(kind: ExpiryKind, at: number, id: string): Buffer {
+  const out = Buffer.allocUnsafe(1 + 8 + Buffer.byteLength(id, 'utf8'));
+  out.writeUInt8(kind, 0);
+  out.writeDoubleBE(at, 1);
+  out.write(id, 9, 'utf8');
+  return out;
+}
+
+export function parseExpiryKey(key: Uint8Array): { kind: number; at: number; id: string } {
+  const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return { kind: b[0]!, at: b.readDoubleBE(1), id: b.toString('utf8', 9) };
+}
+
 export function openStoreTables(root: RootDatabase): StoreTables {
   return {
     urls: root.openDB<Buffer, string>({ name: STORE_DB_NAMES.urls, encoding: 'binary' }),
@@ -41,6 +76,12 @@ export function openStoreTables(root: RootDatabase): StoreTables {
       encoding: 'ordered-binary',
       dupSort: true,
     }),
+    expiry: root.openDB<Buffer, Buffer>({
+      name: STORE_DB_NAMES.expiry,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+    }),
+    idempotency: root.openDB<Buffer, string>({ name: STORE_DB_NAMES.idempotency, encoding: 'binary' }),
     meta: root.openDB<number, string>({ name: STORE_DB_NAMES.meta, encoding: 'ordered-binary' }),
   };
 }

@@ -1,7 +1,23 @@
 // The URL-store state machine: every node applies committed Raft entries here, in log order.
 //
 // Apply is deterministic (it reads only the command and the store, never the clock or randomness)
-// and idempotent per log index.
+// and idempotent per log index. Whatever depends on time is an instant in the command, fixed by the
+// leader: createdAt, expiresAt, an idempotency key's end of life, a purge's "now".
+//
+// Commands:
+//   create  a generated code: "same URL, same code" — a plain create (no expiry) for a URL that
+//           already has a plain code returns that record (created: false). A create with an expiry
+//           always makes a new code and is never returned by that dedup.
+//           an alias (custom code): created if the code is free, else alias_taken; never deduplicated
+//           and never returned for a plain create of the same URL.
+//           A code whose record expired before the command's createdAt counts as free (the expired
+//           record is replaced). With an idempotency key: a key seen before (and still alive at
+//           createdAt) returns the first result (replayed: true) when the fingerprint matches, and
+//           idempotency_key_reused when it does not; only successful creates remember their key.
+//   delete  removes the record (and its index entries); the code reads as unknown afterwards and
+//           may be taken again.
+//   purge   removes records that expired at or before expiredBefore and keys whose lifetime ended
+//           at or before now, oldest first, at most `limit` in all.
 //
 // Apply never waits for the disk. Applied records go into an in-memory overlay that every read
 // consults first, and the overlay is written to LMDB together with the applied index in one
@@ -12,12 +28,28 @@
 
 import type { RootDatabase } from 'lmdb';
 import type { CreateResult, UrlRecord } from '../http/node-api.js';
-import { decodeCommand, type CreateCommand, type UrlCommand } from './commands.js';
 import {
+  decodeCommand,
+  type CreateCommand,
+  type DeleteCommand,
+  type PurgeCommand,
+  type UrlCommand,
+} from './commands.js';
+import {
+  decodeIdempotencyRecord,
+  encodeIdempotencyRecord,
+  type IdempotencyRecord,
+} from './idempotency-record.js';
+import {
+  EXPIRY_KIND_IDEMPOTENCY_KEY,
+  EXPIRY_KIND_URL,
+  expiryKey,
   META_APPLIED_INDEX,
   META_URL_COUNT,
   openStoreTables,
+  parseExpiryKey,
   sha256Url,
+  type ExpiryKind,
   type StoreTables,
   type UrlHasher,
 } from './store-layout.js';
@@ -29,24 +61,49 @@ export interface AppliedEntry {
   data: Uint8Array;
 }
 
-/** The proposed code already belongs to another URL; the leader retries with a new code. */
-export interface CodeTakenError {
-  error: 'code_taken';
+/**
+ * A create that apply refused:
+ * - code_taken: the generated code belongs to another URL; the leader retries with a new code;
+ * - alias_taken: the client's alias belongs to a live short URL;
+ * - idempotency_key_reused: the key was first used with a different request.
+ */
+export interface CreateRefused {
+  error: 'code_taken' | 'alias_taken' | 'idempotency_key_reused';
   code: string;
 }
 
+export interface DeleteResult {
+  deleted: boolean;
+  code: string;
+}
+
+export interface PurgeResult {
+  purgedUrls: number;
+  purgedKeys: number;
+  /** The limit was reached: there may be more to purge. */
+  more: boolean;
+}
+
+export type ApplyResult = CreateResult | CreateRefused | DeleteResult | PurgeResult;
+
 export interface ApplyOutcome {
   index: number;
-  result: CreateResult | CodeTakenError;
+  result: ApplyResult;
 }
 
 export interface UrlStoreOptions {
   /** Tests only: a weak hash to exercise the collision path. Must never differ between nodes. */
   urlHasher?: UrlHasher;
-  /** How long applied records may wait in memory before they are written to LMDB. Default 50 ms. */
+  /** How long applied changes may wait in memory before they are written to LMDB. Default 50 ms. */
   flushIntervalMs?: number;
-  /** Write to LMDB at once when this many records are waiting. Default 10,000. */
+  /** Write to LMDB at once when this many changes are waiting. Default 10,000. */
   maxPendingRecords?: number;
+}
+
+/** One pending change of the expiry index: the key is added (present) or removed. */
+interface PendingExpiry {
+  key: Buffer;
+  present: boolean;
 }
 
 export class UrlStore {
@@ -55,9 +112,19 @@ export class UrlStore {
   private readonly flushIntervalMs: number;
   private readonly maxPendingRecords: number;
 
-  /** Applied but not yet in LMDB, by code and by exact URL. Records are immutable once created. */
-  private readonly pendingByCode = new Map<string, UrlRecord>();
-  private readonly pendingCodeByUrl = new Map<string, string>();
+  // The overlay: applied but not yet in LMDB. Every read consults it first. null is a tombstone
+  // (deleted or purged since the last flush), so a read does not fall through to LMDB's old value.
+  /** urls: code -> record or tombstone. */
+  private readonly pendingByCode = new Map<string, UrlRecord | null>();
+  /** url-codes: exact URL -> its plain code, or null when that entry was removed. */
+  private readonly pendingCodeByUrl = new Map<string, string | null>();
+  /** url-codes entries to remove from LMDB (before the puts) at the next flush. */
+  private pendingIndexRemovals: Array<{ url: string; code: string }> = [];
+  /** expiry index, by the key's bytes as a latin1 string. */
+  private readonly pendingExpiry = new Map<string, PendingExpiry>();
+  /** idempotency: key -> record or tombstone. */
+  private readonly pendingKeys = new Map<string, IdempotencyRecord | null>();
+
   private applied: number;
   private count_: number;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -86,17 +153,22 @@ export class UrlStore {
     return this.tables.meta.get(META_APPLIED_INDEX) ?? 0;
   }
 
+  /**
+   * The record under `code`, expired or not (the caller compares expiresAt with its clock).
+   * The hot path of every redirect: one map lookup, and one LMDB read when not pending.
+   */
   get(code: string): UrlRecord | undefined {
     const pending = this.pendingByCode.get(code);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) return pending ?? undefined;
     // getBinaryFast avoids a copy; the record is decoded (copied out) before the next read reuses it.
     const value = this.tables.urls.getBinaryFast(code);
     return value === undefined ? undefined : decodeUrlRecord(code, value);
   }
 
+  /** The plain (generated, non-expiring) code of `url`, if it has one. Never an alias. */
   codeForUrl(url: string): string | undefined {
     const pending = this.pendingCodeByUrl.get(url);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) return pending ?? undefined;
     // Usually zero or one code; more only on a hash collision, told apart by comparing the URL.
     for (const code of this.tables.urlCodes.getValues(this.hashUrl(url))) {
       if (this.get(code)?.url === url) return code;
@@ -104,8 +176,28 @@ export class UrlStore {
     return undefined;
   }
 
+  /** The remembered idempotency key, alive or past its lifetime but not purged yet. */
+  idempotencyKey(key: string): IdempotencyRecord | undefined {
+    const pending = this.pendingKeys.get(key);
+    if (pending !== undefined) return pending ?? undefined;
+    const value = this.tables.idempotency.getBinaryFast(key);
+    return value === undefined ? undefined : decodeIdempotencyRecord(key, value);
+  }
+
+  /** How many short URLs exist (expired ones until they are purged). */
   count(): number {
     return this.count_;
+  }
+
+  /**
+   * Whether a purge with these instants would remove anything: the leader asks before proposing
+   * one, so an idle cluster writes no purge entries.
+   */
+  hasPurgeable(now: number, expiredBefore: number): boolean {
+    return (
+      this.expiredEntries(EXPIRY_KIND_URL, expiredBefore, 1).length > 0 ||
+      this.expiredEntries(EXPIRY_KIND_IDEMPOTENCY_KEY, now, 1).length > 0
+    );
   }
 
   /**
@@ -153,8 +245,12 @@ export class UrlStore {
     return this.flushing;
   }
 
+  private pendingSize(): number {
+    return this.pendingByCode.size + this.pendingKeys.size + this.pendingExpiry.size;
+  }
+
   private scheduleFlush(): void {
-    if (this.pendingByCode.size >= this.maxPendingRecords) {
+    if (this.pendingSize() >= this.maxPendingRecords) {
       void this.flush().catch(() => {});
       return;
     }
@@ -169,52 +265,205 @@ export class UrlStore {
 
   private async writePending(): Promise<void> {
     const appliedAt = this.applied;
-    if (appliedAt === this.durableAppliedIndex && this.pendingByCode.size === 0) return;
-    const records = [...this.pendingByCode.values()];
+    if (
+      appliedAt === this.durableAppliedIndex &&
+      this.pendingSize() === 0 &&
+      this.pendingIndexRemovals.length === 0
+    )
+      return;
+    // A snapshot of the overlay: what is applied meanwhile stays pending for the next flush.
+    const records = [...this.pendingByCode];
+    const codesByUrl = [...this.pendingCodeByUrl];
+    const removals = this.pendingIndexRemovals;
+    this.pendingIndexRemovals = [];
+    const expiry = [...this.pendingExpiry];
+    const keys = [...this.pendingKeys];
     const count = this.count_;
     try {
       await this.root.transaction(() => {
-        for (const r of records) {
-          this.tables.urls.putSync(r.code, encodeUrlRecord(r.url, r.createdAt));
-          this.tables.urlCodes.putSync(this.hashUrl(r.url), r.code);
+        const t = this.tables;
+        for (const [code, record] of records) {
+          if (record === null) t.urls.removeSync(code);
+          else t.urls.putSync(code, encodeUrlRecord(record));
         }
-        this.tables.meta.putSync(META_URL_COUNT, count);
-        this.tables.meta.putSync(META_APPLIED_INDEX, appliedAt);
+        // Removals first: a URL whose code was deleted and then created anew has both.
+        for (const { url, code } of removals) t.urlCodes.removeSync(this.hashUrl(url), code);
+        for (const [url, code] of codesByUrl) {
+          if (code !== null) t.urlCodes.putSync(this.hashUrl(url), code);
+        }
+        for (const [, e] of expiry) {
+          if (e.present) t.expiry.putSync(e.key, EXPIRY_VALUE);
+          else t.expiry.removeSync(e.key);
+        }
+        for (const [key, record] of keys) {
+          if (record === null) t.idempotency.removeSync(key);
+          else t.idempotency.putSync(key, encodeIdempotencyRecord(record));
+        }
+        t.meta.putSync(META_URL_COUNT, count);
+        t.meta.putSync(META_APPLIED_INDEX, appliedAt);
       });
     } catch (err) {
       this.flushError = err;
       throw err;
     }
-    // Now readable from LMDB: drop them from memory (records applied meanwhile stay).
-    for (const r of records) {
-      this.pendingByCode.delete(r.code);
-      this.pendingCodeByUrl.delete(r.url);
-    }
+    // Now readable from LMDB: drop from memory what has not changed since the snapshot.
+    dropUnchanged(this.pendingByCode, records);
+    dropUnchanged(this.pendingCodeByUrl, codesByUrl);
+    dropUnchanged(this.pendingExpiry, expiry);
+    dropUnchanged(this.pendingKeys, keys);
   }
 
-  private applyCommand(command: UrlCommand): ApplyOutcome['result'] {
+  private applyCommand(command: UrlCommand): ApplyResult {
     switch (command.type) {
       case 'create':
         return this.applyCreate(command);
+      case 'delete':
+        return this.applyDelete(command);
+      case 'purge':
+        return this.applyPurge(command);
     }
   }
 
-  private applyCreate({ code, url, createdAt }: CreateCommand): CreateResult | CodeTakenError {
-    // The URL check comes first: a retried proposal of the same URL with the same code is a dedup,
-    // not a collision.
-    const existingCode = this.codeForUrl(url);
-    if (existingCode !== undefined) {
-      const existing = this.get(existingCode);
-      if (existing === undefined) throw new Error(`url-codes points at missing code ${existingCode}`);
-      return { ...existing, created: false };
+  private applyCreate(cmd: CreateCommand): CreateResult | CreateRefused {
+    const { code, url, createdAt } = cmd;
+    const stamp = cmd.idempotency;
+    let previousKey: IdempotencyRecord | undefined;
+    if (stamp !== undefined) {
+      previousKey = this.idempotencyKey(stamp.key);
+      // A key past its lifetime at this command's instant is forgotten, purged or not.
+      if (previousKey !== undefined && previousKey.expiresAt > createdAt) {
+        if (previousKey.fingerprint !== stamp.fingerprint) {
+          return { error: 'idempotency_key_reused', code: previousKey.result.code };
+        }
+        return { ...previousKey.result, replayed: true };
+      }
     }
-    if (this.pendingByCode.has(code) || this.tables.urls.doesExist(code))
-      return { error: 'code_taken', code };
 
-    const record = { code, url, createdAt };
-    this.pendingByCode.set(code, record);
-    this.pendingCodeByUrl.set(url, code);
-    this.count_++;
-    return { ...record, created: true };
+    const plain = cmd.alias !== true && cmd.expiresAt === undefined;
+    let result: CreateResult | undefined;
+    if (plain) {
+      // The URL check comes first: a retried proposal of the same URL with the same code is a
+      // dedup, not a collision.
+      const existingCode = this.codeForUrl(url);
+      if (existingCode !== undefined) {
+        const existing = this.get(existingCode);
+        if (existing === undefined) throw new Error(`url-codes points at missing code ${existingCode}`);
+        result = { ...existing, created: false };
+      }
+    }
+    if (result === undefined) {
+      const existing = this.get(code);
+      if (existing !== undefined) {
+        const expired = existing.expiresAt !== undefined && existing.expiresAt <= createdAt;
+        if (!expired) return { error: cmd.alias === true ? 'alias_taken' : 'code_taken', code };
+        this.removeRecord(existing);
+      }
+      const record: UrlRecord = { code, url, createdAt };
+      if (cmd.expiresAt !== undefined) record.expiresAt = cmd.expiresAt;
+      if (cmd.alias === true) record.alias = true;
+      this.pendingByCode.set(code, record);
+      if (plain) this.pendingCodeByUrl.set(url, code);
+      if (record.expiresAt !== undefined) this.setExpiry(EXPIRY_KIND_URL, record.expiresAt, code, true);
+      this.count_++;
+      result = { ...record, created: true };
+    }
+
+    if (stamp !== undefined) {
+      if (previousKey !== undefined) {
+        this.setExpiry(EXPIRY_KIND_IDEMPOTENCY_KEY, previousKey.expiresAt, stamp.key, false);
+      }
+      this.pendingKeys.set(stamp.key, { fingerprint: stamp.fingerprint, expiresAt: stamp.expiresAt, result });
+      this.setExpiry(EXPIRY_KIND_IDEMPOTENCY_KEY, stamp.expiresAt, stamp.key, true);
+    }
+    return result;
+  }
+
+  private applyDelete({ code }: DeleteCommand): DeleteResult {
+    const existing = this.get(code);
+    if (existing === undefined) return { deleted: false, code };
+    this.removeRecord(existing);
+    return { deleted: true, code };
+  }
+
+  private applyPurge({ now, expiredBefore, limit }: PurgeCommand): PurgeResult {
+    const urls = this.expiredEntries(EXPIRY_KIND_URL, expiredBefore, limit);
+    for (const { at, id } of urls) {
+      const record = this.get(id);
+      if (record !== undefined && record.expiresAt === at) this.removeRecord(record);
+      else this.setExpiry(EXPIRY_KIND_URL, at, id, false); // defensive: a dangling index entry
+    }
+    const budget = limit - urls.length;
+    const keys = budget > 0 ? this.expiredEntries(EXPIRY_KIND_IDEMPOTENCY_KEY, now, budget) : [];
+    for (const { at, id } of keys) {
+      this.pendingKeys.set(id, null);
+      this.setExpiry(EXPIRY_KIND_IDEMPOTENCY_KEY, at, id, false);
+    }
+    return { purgedUrls: urls.length, purgedKeys: keys.length, more: urls.length + keys.length >= limit };
+  }
+
+  /** Removes a record and every index entry that points at it. */
+  private removeRecord(record: UrlRecord): void {
+    // The index is checked before the tombstone is set: codeForUrl reads the record to compare URLs.
+    if (
+      record.alias !== true &&
+      record.expiresAt === undefined &&
+      this.codeForUrl(record.url) === record.code
+    ) {
+      this.pendingIndexRemovals.push({ url: record.url, code: record.code });
+      this.pendingCodeByUrl.set(record.url, null);
+    }
+    this.pendingByCode.set(record.code, null);
+    if (record.expiresAt !== undefined) this.setExpiry(EXPIRY_KIND_URL, record.expiresAt, record.code, false);
+    this.count_--;
+  }
+
+  private setExpiry(kind: ExpiryKind, at: number, id: string, present: boolean): void {
+    const key = expiryKey(kind, at, id);
+    this.pendingExpiry.set(key.toString('latin1'), { key, present });
+  }
+
+  /**
+   * The first `limit` entries of the expiry index of `kind` at or before `bound`, in key order,
+   * over LMDB and the overlay merged. The result must not depend on what happens to be flushed
+   * (that differs between nodes), so both sources are merged in the one order LMDB defines.
+   */
+  private expiredEntries(
+    kind: ExpiryKind,
+    bound: number,
+    limit: number,
+  ): Array<{ key: Buffer; at: number; id: string }> {
+    const inBound = (key: Buffer) => key[0] === kind && key.readDoubleBE(1) <= bound;
+    const added = [...this.pendingExpiry.values()]
+      .filter((e) => e.present && inBound(e.key))
+      .map((e) => e.key)
+      .sort(Buffer.compare);
+    const out: Array<{ key: Buffer; at: number; id: string }> = [];
+    const take = (key: Buffer) => {
+      const { at, id } = parseExpiryKey(key);
+      out.push({ key, at, id });
+    };
+    let a = 0;
+    const start = expiryKey(kind, 0, '');
+    const end = Buffer.from([kind + 1]);
+    for (const { key: stored } of this.tables.expiry.getRange({ start, end })) {
+      if (out.length >= limit) break;
+      const key = Buffer.from(stored);
+      if (!inBound(key)) break;
+      // Whatever the overlay says about this key wins (removed, or re-added and so in `added`).
+      if (this.pendingExpiry.has(key.toString('latin1'))) continue;
+      while (a < added.length && out.length < limit && Buffer.compare(added[a]!, key) < 0) take(added[a++]!);
+      if (out.length < limit) take(key);
+    }
+    while (a < added.length && out.length < limit) take(added[a++]!);
+    return out;
+  }
+}
+
+const EXPIRY_VALUE = Buffer.from([1]);
+
+/** After a flush: forget the overlay entries that still hold what was written. */
+function dropUnchanged<K, V>(pending: Map<K, V>, written: ReadonlyArray<readonly [K, V]>): void {
+  for (const [key, value] of written) {
+    if (pending.get(key) === value) pending.delete(key);
   }
 }

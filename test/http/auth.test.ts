@@ -21,12 +21,13 @@ const post = (base: string, headers: Record<string, string> = {}) =>
 describe('API key for writes', () => {
   it('refuses writes without the key or with a wrong one (401, nothing proposed)', async () => {
     h = await startApp({ apiKey: 's3cret' });
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       {},
       { authorization: 'Bearer wrong' },
       { 'x-api-key': 's3cre' },
       { authorization: 's3cret' },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await post(h.baseUrl, headers);
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');

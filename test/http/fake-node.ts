@@ -1,7 +1,10 @@
-// An in-memory NodeApi for the HTTP tests: a leader with a URL store that dedups like apply does,
-// and switches to make each call fail the way the runtime can.
+// An in-memory NodeApi for the HTTP tests: a leader with a URL store that follows apply's rules
+// (dedup of plain creates, aliases, expiry instants, idempotency keys, delete), and switches to make
+// each call fail the way the runtime can.
 import {
+  ALIAS_TAKEN,
   CODE_TAKEN,
+  IDEMPOTENCY_KEY_REUSED,
   ConflictError,
   type ClusterStatus,
   type CreateCommandInput,
@@ -16,6 +19,8 @@ export class FakeNode implements NodeApi {
   readonly byCode = new Map<string, UrlRecord>();
   readonly codeByUrl = new Map<string, string>();
   readonly createCalls: CreateCommandInput[] = [];
+  readonly deleteCalls: string[] = [];
+  readonly keys = new Map<string, { fingerprint: string; expiresAt: number; result: CreateResult }>();
   members: MemberInfo[] = [
     { id: 1, httpUrl: 'http://127.0.0.1:8081', raftAddr: '127.0.0.1:9081', voter: true, matchIndex: 7 },
   ];
@@ -28,6 +33,7 @@ export class FakeNode implements NodeApi {
     status?: unknown;
     addMember?: unknown;
     removeMember?: unknown;
+    delete?: unknown;
   } = {};
   /** This many creates are answered with code_taken before one is applied. */
   codeTakenReplies = 0;
@@ -39,12 +45,44 @@ export class FakeNode implements NodeApi {
       this.codeTakenReplies--;
       throw new ConflictError(CODE_TAKEN, `code ${input.code} is taken`);
     }
-    const existing = this.codeByUrl.get(input.url);
-    if (existing !== undefined) return { ...this.byCode.get(existing)!, created: false };
-    const record = { code: input.code, url: input.url, createdAt: input.createdAt };
-    this.byCode.set(record.code, record);
-    this.codeByUrl.set(record.url, record.code);
-    return { ...record, created: true };
+    const stamp = input.idempotency;
+    if (stamp !== undefined) {
+      const seen = this.keys.get(stamp.key);
+      if (seen !== undefined && seen.expiresAt > input.createdAt) {
+        if (seen.fingerprint !== stamp.fingerprint) throw new ConflictError(IDEMPOTENCY_KEY_REUSED, 'reused');
+        return { ...seen.result, replayed: true };
+      }
+    }
+    const plain = !input.alias && input.expiresAt === undefined;
+    let result: CreateResult;
+    const existing = plain ? this.codeByUrl.get(input.url) : undefined;
+    if (existing !== undefined) {
+      result = { ...this.byCode.get(existing)!, created: false };
+    } else {
+      const taken = this.byCode.get(input.code);
+      if (taken && !(taken.expiresAt !== undefined && taken.expiresAt <= input.createdAt)) {
+        throw new ConflictError(input.alias ? ALIAS_TAKEN : CODE_TAKEN, `${input.code} is taken`);
+      }
+      const record: UrlRecord = { code: input.code, url: input.url, createdAt: input.createdAt };
+      if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
+      if (input.alias) record.alias = true;
+      this.byCode.set(record.code, record);
+      if (plain) this.codeByUrl.set(record.url, record.code);
+      result = { ...record, created: true };
+    }
+    if (stamp !== undefined)
+      this.keys.set(stamp.key, { fingerprint: stamp.fingerprint, expiresAt: stamp.expiresAt, result });
+    return result;
+  }
+
+  async deleteShortUrl(code: string): Promise<boolean> {
+    this.deleteCalls.push(code);
+    if (this.fail.delete !== undefined) throw this.fail.delete;
+    const record = this.byCode.get(code);
+    if (record === undefined) return false;
+    this.byCode.delete(code);
+    if (this.codeByUrl.get(record.url) === code) this.codeByUrl.delete(record.url);
+    return true;
   }
 
   lookup(code: string): UrlRecord | undefined {
@@ -64,7 +102,7 @@ export class FakeNode implements NodeApi {
   /** Puts a record in the store as if a create had been applied. */
   seed(record: UrlRecord): void {
     this.byCode.set(record.code, record);
-    this.codeByUrl.set(record.url, record.code);
+    if (!record.alias && record.expiresAt === undefined) this.codeByUrl.set(record.url, record.code);
   }
 
   status(): ClusterStatus {

@@ -69,3 +69,121 @@ describe('decoding garbage', () => {
     }
   });
 });
+
+describe('new command types (aliases, expiry, idempotency keys, delete, purge)', () => {
+  it.each<UrlCommand>([
+    {
+      type: 'create',
+      code: 'my-alias',
+      url: 'https://example.com/a',
+      createdAt: 1_700_000_000_000,
+      alias: true,
+    },
+    { type: 'create', code: 'abc1234', url: 'https://example.com/e', createdAt: 1000, expiresAt: 61_000 },
+    {
+      type: 'create',
+      code: 'abc1234',
+      url: 'https://example.com/k',
+      createdAt: 1000,
+      idempotency: { key: 'c0ffee-ü', fingerprint: 'fp', expiresAt: 86_401_000 },
+    },
+    {
+      type: 'create',
+      code: 'x'.repeat(64),
+      url: 'https://example.com/all',
+      createdAt: 5,
+      alias: true,
+      expiresAt: 0,
+      idempotency: { key: 'k'.repeat(255), fingerprint: 'f'.repeat(255), expiresAt: 10 },
+    },
+    { type: 'delete', code: 'abc1234' },
+    { type: 'delete', code: 'x'.repeat(255) },
+    { type: 'purge', now: 1_700_000_000_000, expiredBefore: 1_699_996_400_000, limit: 5000 },
+    { type: 'purge', now: 0, expiredBefore: -3_600_000, limit: 0xffffffff },
+  ])('round-trips %#', (cmd) => {
+    expect(decodeCommand(encodeCommand(cmd))).toEqual(cmd);
+  });
+
+  it('still writes a plain create as type 1, byte for byte as the first version did (old logs decode the same)', () => {
+    // Bytes of `sample` as the first version of the codec wrote them.
+    const v1 = Buffer.concat([
+      Buffer.from([1, 1]),
+      Buffer.from('4278bcfe5687b000', 'hex'), // 1_700_000_000_123 as float64 BE
+      Buffer.from([7]),
+      Buffer.from('abc1234'),
+      Buffer.from([0, 0, 0, sample.url.length]),
+      Buffer.from(sample.url),
+    ]);
+    expect(Buffer.from(encodeCommand(sample)).equals(v1)).toBe(true);
+    expect(decodeCommand(v1)).toEqual(sample);
+    // alias: false is a plain create too.
+    expect(Buffer.from(encodeCommand({ ...sample, alias: false })).equals(v1)).toBe(true);
+  });
+
+  it('refuses to encode negative or non-finite expiry instants and bad keys or limits', () => {
+    expect(() => encodeCommand({ ...sample, expiresAt: -1 })).toThrow(
+      /expiresAt must be a finite number >= 0/,
+    );
+    expect(() => encodeCommand({ ...sample, expiresAt: Infinity })).toThrow(/expiresAt/);
+    expect(() =>
+      encodeCommand({ ...sample, idempotency: { key: '', fingerprint: 'f', expiresAt: 1 } }),
+    ).toThrow(/idempotency key must be 1\.\.255 bytes/);
+    expect(() => encodeCommand({ type: 'delete', code: '' })).toThrow(/code must be 1\.\.255 bytes/);
+    expect(() => encodeCommand({ type: 'purge', now: 1, expiredBefore: 1, limit: 0 })).toThrow(/limit/);
+    expect(() => encodeCommand({ type: 'purge', now: NaN, expiredBefore: 1, limit: 1 })).toThrow(/now/);
+  });
+
+  const ext = Buffer.from(
+    encodeCommand({
+      type: 'create',
+      code: 'alias01',
+      url: 'https://example.com/',
+      createdAt: 1,
+      alias: true,
+      expiresAt: 2,
+      idempotency: { key: 'key', fingerprint: 'fp', expiresAt: 3 },
+    }),
+  );
+  const del = Buffer.from(encodeCommand({ type: 'delete', code: 'abc' }));
+  const purge = Buffer.from(encodeCommand({ type: 'purge', now: 1, expiredBefore: 0, limit: 10 }));
+
+  it.each([
+    [
+      'unknown create flags',
+      Buffer.concat([ext.subarray(0, 10), Buffer.from([ext[10]! | 8]), ext.subarray(11)]),
+      /unknown create flags/,
+    ],
+    [
+      'a negative expiresAt',
+      (() => {
+        const b = Buffer.from(ext);
+        b.writeDoubleBE(-5, ext.length - 8 - 1 - 3 - 1 - 2 - 8);
+        return b;
+      })(),
+      /expiresAt is negative/,
+    ],
+    ['a delete with trailing bytes', Buffer.concat([del, Buffer.from([1])]), /trailing/],
+    [
+      'a purge with limit 0',
+      (() => {
+        const b = Buffer.from(purge);
+        b.writeUInt32BE(0, 18);
+        return b;
+      })(),
+      /limit is 0/,
+    ],
+  ])('rejects %s', (_name, bytes, message) => {
+    expect(() => decodeCommand(bytes)).toThrow(DecodeError);
+    expect(() => decodeCommand(bytes)).toThrow(message);
+  });
+
+  it('rejects every truncation of each new command', () => {
+    for (const valid of [ext, del, purge]) {
+      for (let length = 0; length < valid.length; length++) {
+        expect(() => decodeCommand(valid.subarray(0, length)), `length ${length}`).toThrow(
+          /cannot decode command/,
+        );
+      }
+    }
+  });
+});

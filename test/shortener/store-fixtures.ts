@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
-import { encodeCommand } from '../../src/shortener/commands.js';
+import { encodeCommand, type UrlCommand } from '../../src/shortener/commands.js';
 import { openStoreTables } from '../../src/shortener/store-layout.js';
 import type { AppliedEntry } from '../../src/shortener/url-store.js';
 
@@ -43,6 +43,11 @@ export function create(
   return { index, data: encodeCommand({ type: 'create', code, url, createdAt }) };
 }
 
+/** Any command at `index`. */
+export function entry(index: number, command: UrlCommand): AppliedEntry {
+  return { index, data: encodeCommand(command) };
+}
+
 /** Raft's leader no-op or a membership entry: nothing for the store but its index. */
 export function noop(index: number): AppliedEntry {
   return { index, data: new Uint8Array(0) };
@@ -54,6 +59,8 @@ export function dumpStore(root: RootDatabase) {
   return {
     urls: [...tables.urls.getRange()].map(({ key, value }) => ({ key, value })),
     urlCodes: [...tables.urlCodes.getRange()].map(({ key, value }) => ({ key, value })),
+    expiry: [...tables.expiry.getRange()].map(({ key, value }) => ({ key, value })),
+    idempotency: [...tables.idempotency.getRange()].map(({ key, value }) => ({ key, value })),
     meta: [...tables.meta.getRange()].map(({ key, value }) => ({ key, value })),
   };
 }

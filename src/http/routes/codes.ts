@@ -1,10 +1,14 @@
-// Reads of short URLs, served from this node's local copy on every node (no Raft round trip):
-// GET|HEAD /:code → 302 to the long URL, and GET /api/urls/:code → the record as JSON.
+// Short URLs by code. Reads are served from this node's local copy on every node (no Raft round
+// trip): GET|HEAD /:code → a redirect to the long URL, GET /api/urls/:code → the record as JSON.
+// An expired code answers 410 Gone: the read compares the record's expiresAt (fixed by the
+// leader) with this node's clock, so every node answers 410 from that instant on, until a
+// replicated purge removes the record (then 404). DELETE /api/urls/:code is a write (leader only,
+// API key when one is set): afterwards the code is unknown (404) on every node.
 // Register these last: every fixed route (healthz, cluster, shorten, api) must win over /:code.
-import type { Express, RequestHandler } from 'express';
+import type { Express, RequestHandler, Response } from 'express';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
-import type { NodeApi, UrlRecord } from '../node-api.js';
+import { isExpired, type NodeApi, type UrlRecord } from '../node-api.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { isReservedCode } from '../../shortener/code-generator.js';
 
@@ -18,6 +22,14 @@ export function isValidCodeSyntax(code: string): boolean {
 // The 404 of the redirect path is as hot as its 302 (scanners, typos): serialize it once.
 const UNKNOWN_CODE_BODY = JSON.stringify({ error: 'not_found', message: 'no short URL has this code' });
 const unknownCode = () => new HttpError(404, 'not_found', 'no short URL has this code');
+
+function expiredBody(record: UrlRecord): string {
+  return JSON.stringify({
+    error: 'expired',
+    message: 'this short URL has expired',
+    expiresAt: new Date(record.expiresAt!).toISOString(),
+  });
+}
 
 type Consistency = 'local' | 'linearizable';
 
@@ -38,8 +50,38 @@ async function read(node: NodeApi, code: string, consistency: Consistency): Prom
   return consistency === 'linearizable' ? node.lookupLinearizable(code) : node.lookup(code);
 }
 
-export function registerCodeRoutes(app: Express, deps: { node: NodeApi; shortUrlOf: ShortUrlOf }): void {
-  const { node, shortUrlOf } = deps;
+/** 410 with the JSON error; not cacheable: an expired alias may be created again. */
+function sendExpired(res: Response, record: UrlRecord): void {
+  res.statusCode = 410;
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(expiredBody(record));
+}
+
+export interface CodeRouteDeps {
+  node: NodeApi;
+  shortUrlOf: ShortUrlOf;
+  /** Writes (DELETE) go through the same API-key check as POST /shorten. */
+  access: RequestHandler;
+  redirectStatus: 301 | 302 | 307 | 308;
+  /** max-age of a permanent redirect to a URL without an expiry. */
+  permanentMaxAgeSeconds: number;
+}
+
+export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
+  const { node, shortUrlOf, redirectStatus } = deps;
+  if (![301, 302, 307, 308].includes(redirectStatus)) {
+    throw new TypeError(`redirectStatus must be 301, 302, 307 or 308, got ${String(redirectStatus)}`);
+  }
+  const permanent = redirectStatus === 301 || redirectStatus === 308;
+  // Temporary redirects are not cached by shared caches and are revalidated by browsers, so a
+  // deleted or expiring code takes effect at once. Permanent ones are what a client wants cached
+  // (that is why one chooses them), but only for URLs that cannot expire: a cached redirect would
+  // outlive its expiry.
+  const cacheControlLasting = permanent
+    ? `public, max-age=${Math.max(0, Math.floor(deps.permanentMaxAgeSeconds))}`
+    : 'private, max-age=0';
+  const cacheControlExpiring = 'private, max-age=0';
 
   // Express answers HEAD with the GET handler (and no body).
   const redirect: RequestHandler = async (req, res) => {
@@ -57,11 +99,19 @@ export function registerCodeRoutes(app: Express, deps: { node: NodeApi; shortUrl
       res.status(404).type('json').send(UNKNOWN_CODE_BODY);
       return;
     }
-    // res.redirect would build an HTML body and negotiate content per request; a bare 302 is all a
-    // client needs. The stored URL is a WHATWG href: already ASCII and percent-encoded, so it is a
-    // valid header value as it is.
-    res.statusCode = 302;
+    if (record.expiresAt !== undefined && record.expiresAt <= Date.now()) {
+      sendExpired(res, record);
+      return;
+    }
+    // res.redirect would build an HTML body and negotiate content per request; a bare redirect is
+    // all a client needs. The stored URL is a WHATWG href: already ASCII and percent-encoded, so it
+    // is a valid header value as it is.
+    res.statusCode = redirectStatus;
     res.setHeader('Location', record.url);
+    res.setHeader(
+      'Cache-Control',
+      record.expiresAt === undefined ? cacheControlLasting : cacheControlExpiring,
+    );
     res.end();
   };
 
@@ -70,18 +120,33 @@ export function registerCodeRoutes(app: Express, deps: { node: NodeApi; shortUrl
     const consistency = requestedConsistency(req.url, req.headers['x-consistency']);
     const record = isValidCodeSyntax(code) ? await read(node, code, consistency) : undefined;
     if (record === undefined) throw unknownCode();
-    res.json({
+    if (isExpired(record, Date.now())) {
+      sendExpired(res, record);
+      return;
+    }
+    const body: Record<string, unknown> = {
       code: record.code,
       url: record.url,
       shortUrl: shortUrlOf(record.code),
       createdAt: new Date(record.createdAt).toISOString(),
-    });
+    };
+    if (record.expiresAt !== undefined) body.expiresAt = new Date(record.expiresAt).toISOString();
+    if (record.alias) body.alias = true;
+    res.json(body);
+  };
+
+  const remove: RequestHandler = async (req, res) => {
+    const code = req.params.code as string;
+    // A code that cannot exist is unknown without a Raft write.
+    if (!isValidCodeSyntax(code) || !(await node.deleteShortUrl(code))) throw unknownCode();
+    res.status(204).end();
   };
 
   app
     .route('/api/urls/:code')
     .get(metadata)
-    .all(methodNotAllowed(['GET', 'HEAD']));
+    .delete(deps.access, remove)
+    .all(methodNotAllowed(['GET', 'HEAD', 'DELETE']));
   app
     .route('/:code')
     .get(redirect)

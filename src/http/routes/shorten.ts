@@ -1,14 +1,36 @@
-// POST /shorten: the write path. Validates, decides the code and createdAt here on the leader (the
-// command must be plain data, the same on every node), and waits for the entry to be applied.
+// POST /shorten: the write path. Validates, then decides here on the leader everything that is not
+// deterministic — the code, createdAt, the expiry instant of a ttlSeconds, the idempotency key's end
+// of life — so the command is plain data, the same on every node, and waits until it is applied.
 // newCode() never returns a reserved word (a route such as "healthz"), so every code resolves.
+//
+// Options (JSON fields or form fields; a text/plain body is just the URL):
+//   alias        a custom code: 3..64 of [0-9A-Za-z_-], not a reserved word, case-sensitive.
+//                Created if free (201), else 409 alias_taken. Never deduplicated by URL.
+//   ttlSeconds   the short URL expires this many seconds after the leader accepts it, or
+//   expiresAt    at this instant (ISO 8601 or epoch ms). Expired codes answer 410 on every node.
+// A plain request (no alias, no expiry) for a URL that already has a plain code gets that code
+// (200); it never returns an alias or an expiring code, and one with an expiry always gets a new code.
+//
+// Idempotency-Key header: the first result for that key is returned again (same status and body,
+// plus Idempotent-Replayed: true) for a retry with the same request, on any leader, for
+// idempotencyTtlMs; with a different request → 422 idempotency_key_reused.
+import { createHash } from 'node:crypto';
 import type { Express, RequestHandler } from 'express';
 import { parseBody } from '../body.js';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
-import { CODE_TAKEN, ConflictError, type CreateResult, type NodeApi } from '../node-api.js';
+import {
+  ALIAS_TAKEN,
+  CODE_TAKEN,
+  ConflictError,
+  IDEMPOTENCY_KEY_REUSED,
+  type CreateCommandInput,
+  type CreateResult,
+  type NodeApi,
+} from '../node-api.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { validateLongUrl } from '../../shortener/validate-url.js';
-import { newCode } from '../../shortener/code-generator.js';
+import { isReservedCode, newCode } from '../../shortener/code-generator.js';
 
 /**
  * A collision of random codes is vanishingly rare; several in a row mean something is broken
@@ -16,9 +38,21 @@ import { newCode } from '../../shortener/code-generator.js';
  */
 export const MAX_CODE_ATTEMPTS = 4;
 
+export const ALIAS_SYNTAX = /^[0-9A-Za-z_-]{3,64}$/;
+/** The furthest expiry accepted: ten years. */
+export const MAX_TTL_SECONDS = 10 * 365 * 24 * 60 * 60;
+/** Idempotency keys: 1..255 printable ASCII characters (a UUID is typical). */
+const IDEMPOTENCY_KEY_SYNTAX = /^[\x20-\x7e]{1,255}$/;
+
 export function registerShortenRoutes(
   app: Express,
-  deps: { node: NodeApi; shortUrlOf: ShortUrlOf; maxBodyBytes: number; access: RequestHandler },
+  deps: {
+    node: NodeApi;
+    shortUrlOf: ShortUrlOf;
+    maxBodyBytes: number;
+    access: RequestHandler;
+    idempotencyTtlMs: number;
+  },
 ): void {
   const { node, shortUrlOf } = deps;
 
@@ -33,13 +67,52 @@ export function registerShortenRoutes(
     }
     const validation = validateLongUrl(input);
     if (!validation.ok) throw new HttpError(400, 'invalid_url', validation.message);
+    const url = validation.url;
+    const now = Date.now();
+    const options = parseOptions(req.body, now);
+    const key = parseIdempotencyKey(req.headers['idempotency-key']);
 
-    const result = await createWithFreshCode(node, validation.url);
+    const request: Omit<CreateCommandInput, 'code' | 'createdAt'> = { url };
+    if (options.expiresAt !== undefined) request.expiresAt = options.expiresAt;
+    if (key !== undefined) {
+      request.idempotency = {
+        key,
+        fingerprint: fingerprintOf(url, options),
+        expiresAt: now + deps.idempotencyTtlMs,
+      };
+    }
+
+    let result: CreateResult;
+    try {
+      result =
+        options.alias !== undefined
+          ? await node.createShortUrl({ ...request, code: options.alias, alias: true, createdAt: now })
+          : await createWithFreshCode(node, { ...request, createdAt: now });
+    } catch (err) {
+      if (err instanceof ConflictError && err.errorCode === ALIAS_TAKEN) {
+        throw new HttpError(409, ALIAS_TAKEN, `the alias "${options.alias}" is already taken`, undefined, {
+          alias: options.alias,
+        });
+      }
+      if (err instanceof ConflictError && err.errorCode === IDEMPOTENCY_KEY_REUSED) {
+        throw new HttpError(
+          422,
+          IDEMPOTENCY_KEY_REUSED,
+          'this Idempotency-Key was already used with a different request; use a new key for a new request',
+        );
+      }
+      throw err;
+    }
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     // 201 for a new code; 200 when the URL already had one (decided in apply, so it holds across
-    // concurrent requests and leader changes).
-    res
-      .status(result.created ? 201 : 200)
-      .json({ code: result.code, shortUrl: shortUrlOf(result.code), url: result.url });
+    // concurrent requests and leader changes). A replay repeats the first answer's status.
+    const body: Record<string, unknown> = {
+      code: result.code,
+      shortUrl: shortUrlOf(result.code),
+      url: result.url,
+    };
+    if (result.expiresAt !== undefined) body.expiresAt = new Date(result.expiresAt).toISOString();
+    res.status(result.created ? 201 : 200).json(body);
   };
 
   app
@@ -52,15 +125,119 @@ export function registerShortenRoutes(
 /** The URL from any of the three body formats; undefined when there is none. */
 function longUrlInput(body: unknown): unknown {
   if (typeof body === 'string') return body.trim(); // text/plain: `echo URL | curl --data-binary @-` adds a newline
-  if (typeof body === 'object' && body !== null && !Array.isArray(body))
-    return (body as { url?: unknown }).url;
+  if (isFields(body)) return body.url;
   return undefined;
 }
 
-async function createWithFreshCode(node: NodeApi, url: string): Promise<CreateResult> {
+function isFields(body: unknown): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body);
+}
+
+interface CreateOptions {
+  alias?: string;
+  /** As the client sent them (for the fingerprint), and the instant the leader fixed. */
+  ttlSeconds?: number;
+  expiresAtInput?: number;
+  expiresAt?: number;
+}
+
+/** An absent option: missing, null, or an empty form field. */
+function absent(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+export function parseOptions(body: unknown, now: number): CreateOptions {
+  if (!isFields(body)) return {};
+  const options: CreateOptions = {};
+  const { alias, ttlSeconds, expiresAt } = body;
+  if (!absent(alias)) {
+    if (typeof alias !== 'string' || !ALIAS_SYNTAX.test(alias)) {
+      throw new HttpError(
+        400,
+        'invalid_alias',
+        'alias must be 3 to 64 characters of 0-9, A-Z, a-z, "_" and "-"',
+      );
+    }
+    if (isReservedCode(alias)) {
+      throw new HttpError(400, 'invalid_alias', `"${alias}" is a reserved word and cannot be an alias`);
+    }
+    options.alias = alias;
+  }
+  if (!absent(ttlSeconds) && !absent(expiresAt)) {
+    throw new HttpError(400, 'invalid_expiry', 'send either ttlSeconds or expiresAt, not both');
+  }
+  if (!absent(ttlSeconds)) {
+    const ttl = typeof ttlSeconds === 'string' && /^\d+$/.test(ttlSeconds) ? Number(ttlSeconds) : ttlSeconds;
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
+      throw new HttpError(
+        400,
+        'invalid_expiry',
+        `ttlSeconds must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`,
+      );
+    }
+    options.ttlSeconds = ttl;
+    options.expiresAt = now + ttl * 1000;
+  }
+  if (!absent(expiresAt)) {
+    const at = parseInstant(expiresAt);
+    if (at === undefined) {
+      throw new HttpError(
+        400,
+        'invalid_expiry',
+        'expiresAt must be an ISO 8601 date-time (e.g. 2030-01-31T12:00:00Z) or milliseconds since the epoch',
+      );
+    }
+    if (at <= now) throw new HttpError(400, 'invalid_expiry', 'expiresAt must be in the future');
+    if (at > now + MAX_TTL_SECONDS * 1000) {
+      throw new HttpError(400, 'invalid_expiry', 'expiresAt must be at most ten years from now');
+    }
+    options.expiresAtInput = at;
+    options.expiresAt = at;
+  }
+  return options;
+}
+
+/** Epoch milliseconds (a number, or digits in a form field) or an ISO 8601 date[-time]. */
+function parseInstant(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const key = typeof header === 'string' ? header.trim() : undefined;
+  if (key === undefined || key === '' || !IDEMPOTENCY_KEY_SYNTAX.test(key)) {
+    throw new HttpError(
+      400,
+      'invalid_idempotency_key',
+      'Idempotency-Key must be 1 to 255 printable ASCII characters, such as a UUID',
+    );
+  }
+  return key;
+}
+
+/**
+ * What makes two requests "the same" for an idempotency key: the normalized URL and the options
+ * as the client sent them (ttlSeconds, not the instant computed from it, so a retry matches).
+ */
+function fingerprintOf(url: string, o: CreateOptions): string {
+  return createHash('sha256')
+    .update(JSON.stringify([url, o.alias ?? null, o.ttlSeconds ?? null, o.expiresAtInput ?? null]))
+    .digest('base64url');
+}
+
+/** One instant (the leader's "now" for this request) for createdAt, the expiry and the key's lifetime. */
+async function createWithFreshCode(
+  node: NodeApi,
+  request: Omit<CreateCommandInput, 'code'>,
+): Promise<CreateResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await node.createShortUrl({ code: newCode(), url, createdAt: Date.now() });
+      return await node.createShortUrl({ ...request, code: newCode() });
     } catch (err) {
       if (!(err instanceof ConflictError && err.errorCode === CODE_TAKEN)) throw err;
       if (attempt >= MAX_CODE_ATTEMPTS) {
