@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptMetaError } from '../../../src/node/storage/errors.js';
 import { NodeMetaStore, type Membership } from '../../../src/node/storage/node-meta-store.js';
 import { openNodeDatabase } from '../../../src/node/storage/open-database.js';
-import { EntryType } from '../../../src/raft/types.js';
 import { makeTempDir, removeTempDir } from './temp-dir.js';
 
 const membership: Membership = {
