@@ -1,0 +1,213 @@
+// The chaos workload: concurrent clients that create URLs (to the leader they believe in, following
+// 409s) and read codes back (local and linearizable reads, on random nodes). Every HTTP request is
+// one operation of the history, with its outcome:
+//   create: 201/200 → ok; 400/413/415, 409 not_leader, 503 no_leader, 503 "superseded by a
+//           leadership change", a refused connection → failed (the API says nothing was applied);
+//           504, a timeout, a reset, any other answer → unknown.
+//   read:   302/404 → ok; anything else → failed (a read has no effect, so it is simply left out).
+import { HttpClient, type HttpResult } from '../client.js';
+import type { CreateOp, History, Outcome, ReadOp } from './history.js';
+import type { Rng } from './rng.js';
+
+export interface Workload {
+  /** Node base URLs by id (index id-1). */
+  nodes: string[];
+  history: History;
+  rng: Rng;
+  clients: number;
+  createTimeoutMs: number;
+  readTimeoutMs: number;
+  /** URL prefix, unique per run. */
+  urlPrefix: string;
+  /** Planted bug: linearizable reads are sent as local reads (and recorded as linearizable). */
+  bugStaleReads?: boolean;
+  signal: AbortSignal;
+}
+
+export interface WorkloadHandle {
+  done: Promise<void>;
+  /** Codes of acknowledged creates, with their URL. */
+  known: Map<string, string>;
+  urls: Set<string>;
+}
+
+export function startWorkload(w: Workload): WorkloadHandle {
+  const http = new HttpClient({ connections: w.clients * 2 + 4, timeoutMs: w.createTimeoutMs });
+  const known = new Map<string, string>();
+  const knownList: string[] = [];
+  const urls = new Set<string>();
+  const urlList: string[] = [];
+  let leader = 0; // index into nodes; a guess
+  let urlSeq = 0;
+
+  const create = async (client: number, url: string, at: number): Promise<CreateOp> => {
+    const op = w.history.invoke({
+      kind: 'create',
+      client,
+      node: at + 1,
+      url,
+      phase: 'run' as const,
+    }) as CreateOp;
+    if (!urls.has(url)) {
+      urls.add(url);
+      urlList.push(url);
+    }
+    const r = await http.send(
+      'POST',
+      `${w.nodes[at]}/shorten`,
+      JSON.stringify({ url }),
+      true,
+      w.createTimeoutMs,
+    );
+    w.history.complete(op);
+    classifyCreate(op, r, w.nodes);
+    if (op.outcome === 'ok' && op.code) {
+      if (!known.has(op.code)) knownList.push(op.code);
+      known.set(op.code, url);
+    }
+    return op;
+  };
+
+  const read = async (
+    client: number,
+    code: string,
+    at: number,
+    consistency: 'local' | 'linearizable',
+  ): Promise<ReadOp> => {
+    const op = w.history.invoke({
+      kind: 'read',
+      client,
+      node: at + 1,
+      code,
+      consistency,
+      phase: 'run' as const,
+    }) as ReadOp;
+    const sendLinearizable = consistency === 'linearizable' && !w.bugStaleReads;
+    const q = sendLinearizable ? '?consistency=linearizable' : '';
+    const r = await http.send(
+      'GET',
+      `${w.nodes[at]}/${encodeURIComponent(code)}${q}`,
+      undefined,
+      false,
+      w.readTimeoutMs,
+    );
+    w.history.complete(op);
+    classifyRead(op, r);
+    return op;
+  };
+
+  /** One logical create: up to 4 attempts, following 409s to the leader. */
+  const createLogical = async (client: number, rng: Rng, url: string): Promise<CreateOp | undefined> => {
+    for (let attempt = 0; attempt < 4 && !w.signal.aborted; attempt++) {
+      const at = leader;
+      const op = await create(client, url, at);
+      if (op.outcome === 'ok') return op;
+      if (op.status === 409 && op.leaderHint !== undefined) {
+        leader = op.leaderHint - 1;
+        continue;
+      }
+      // No leader known there, a timeout, a refused connection: try another node.
+      if (leader === at) leader = (at + rng.int(1, w.nodes.length - 1)) % w.nodes.length;
+      await sleep(rng.int(10, 60), w.signal);
+    }
+    return undefined;
+  };
+
+  const pickCode = (rng: Rng): string => {
+    if (knownList.length === 0 || rng.chance(0.05)) return `zz${rng.int(0, 1e9).toString(36)}`; // never created
+    if (rng.chance(0.5)) return knownList[Math.max(0, knownList.length - 1 - rng.int(0, 19))];
+    return rng.pick(knownList);
+  };
+
+  const worker = async (client: number): Promise<void> => {
+    const rng = w.rng.fork(client + 1);
+    while (!w.signal.aborted) {
+      const r = rng.next();
+      if (r < 0.45) {
+        const reuse = urlList.length > 0 && rng.chance(0.2);
+        const url = reuse ? rng.pick(urlList) : `${w.urlPrefix}/${client}/${urlSeq++}`;
+        const op = await createLogical(client, rng, url);
+        if (op?.code && rng.chance(0.5) && !w.signal.aborted) {
+          // Read your write (on a random node): where stale reads would show.
+          await read(
+            client,
+            op.code,
+            rng.int(0, w.nodes.length - 1),
+            rng.chance(0.5) ? 'linearizable' : 'local',
+          );
+        }
+      } else {
+        const consistency = r < 0.75 ? 'linearizable' : 'local';
+        await read(client, pickCode(rng), rng.int(0, w.nodes.length - 1), consistency);
+      }
+      await sleep(rng.int(0, 8), w.signal);
+    }
+  };
+
+  const done = Promise.all(Array.from({ length: w.clients }, (_, i) => worker(i))).then(
+    () => http.destroy(),
+    async (err: unknown) => {
+      await http.destroy();
+      throw err;
+    },
+  );
+  return { done, known, urls };
+}
+
+export function classifyCreate(op: CreateOp, r: HttpResult, nodes: string[]): void {
+  op.status = r.status;
+  if (r.error) op.error = r.errorCode ?? r.error;
+  let body: { code?: string; error?: string; message?: string; leaderUrl?: string } = {};
+  try {
+    if (r.body && r.body.length > 0) body = JSON.parse(r.body.toString('utf8')) as typeof body;
+  } catch {
+    // not JSON
+  }
+  let outcome: Outcome = 'unknown';
+  if ((r.status === 201 || r.status === 200) && typeof body.code === 'string') {
+    outcome = 'ok';
+    op.code = body.code;
+    op.created = r.status === 201;
+  } else if (r.status === 400 || r.status === 413 || r.status === 415) {
+    outcome = 'failed';
+  } else if (r.status === 409 && body.error === 'not_leader') {
+    outcome = 'failed';
+    const i = body.leaderUrl ? nodes.indexOf(body.leaderUrl.replace(/\/+$/, '')) : -1;
+    if (i >= 0) op.leaderHint = i + 1;
+  } else if (r.status === 503 && body.error === 'no_leader') {
+    outcome = 'failed';
+  } else if (r.status === 503 && /superseded by a leadership change/.test(body.message ?? '')) {
+    outcome = 'failed';
+  } else if (r.status === 0 && r.errorCode === 'ECONNREFUSED') {
+    outcome = 'failed';
+  }
+  if (body.error && outcome !== 'ok') op.error = body.error;
+  op.outcome = outcome;
+}
+
+export function classifyRead(op: ReadOp, r: HttpResult): void {
+  op.status = r.status;
+  if (r.error) op.error = r.errorCode ?? r.error;
+  if (r.status === 302 && r.location !== undefined) {
+    op.outcome = 'ok';
+    op.url = r.location;
+  } else if (r.status === 404) {
+    op.outcome = 'ok';
+    op.url = null;
+  } else {
+    op.outcome = r.status === 0 && r.errorCode !== 'ECONNREFUSED' ? 'unknown' : 'failed';
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

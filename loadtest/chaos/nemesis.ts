@@ -1,0 +1,222 @@
+// The nemesis: at seeded random times, one fault at a time —
+//   kill:      kill -9 the leader or a follower, leave it down a while, start it again on its data;
+//   restart:   a graceful restart (SIGTERM, wait for the exit, start again) of the leader or a follower;
+//   pause:     SIGSTOP the leader or a follower for a while, then SIGCONT; or a slow CPU for a while
+//              (the duty-cycled SIGSTOP/SIGCONT of loadtest/faults/pauser.ts);
+//   partition: through the link proxies — isolate the leader, a minority/majority split, one-way
+//              loss (the leader can receive but not send, or the reverse, or one directed link),
+//              or added delay with jitter; 'stall' (packets dropped, TCP holds the data) or 'reset'.
+// The first faults go through every enabled kind once (shuffled), then kinds are drawn at random.
+import { DutyCyclePauser } from '../faults/pauser.js';
+import type { ChaosCluster } from './chaos-cluster.js';
+import { sleep } from './clients.js';
+import type { LinkRule } from './proxy.js';
+import type { Rng } from './rng.js';
+
+export const FAULT_KINDS = ['kill', 'restart', 'pause', 'partition'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface FaultRecord {
+  kind: FaultKind;
+  /** What exactly, e.g. "kill -9 leader node 2" or "partition: isolate leader node 1 (stall)". */
+  label: string;
+  startMs: number;
+  /** When the fault was healed (the node back, resumed, the links healed). */
+  endMs?: number;
+  nodes: number[];
+  note?: string;
+}
+
+export interface NemesisOptions {
+  cluster: ChaosCluster;
+  rng: Rng;
+  kinds: FaultKind[];
+  now: () => number;
+  /** Stop starting faults after this time (ms on `now`). */
+  untilMs: number;
+  /** Pause between faults, and a fault's length, in ms. */
+  gapMs: [number, number];
+  faultMs: [number, number];
+  signal: AbortSignal;
+  log: (m: string) => void;
+}
+
+export interface NemesisHandle {
+  faults: FaultRecord[];
+  done: Promise<void>;
+}
+
+export function startNemesis(o: NemesisOptions): NemesisHandle {
+  const faults: FaultRecord[] = [];
+  const c = o.cluster;
+  const rng = o.rng;
+  const ids = c.ids;
+
+  /** The leader (or, failing that, a random node) or a random follower. */
+  const target = async (): Promise<{ id: number; role: string }> => {
+    const leader = await c.leader();
+    if (leader !== undefined && rng.chance(0.5)) return { id: leader, role: 'leader' };
+    const others = ids.filter((i) => i !== leader && c.node(i).running);
+    if (others.length === 0) return { id: leader ?? ids[0], role: 'leader' };
+    return { id: rng.pick(others), role: leader === undefined ? 'node' : 'follower' };
+  };
+  const hold = (): Promise<void> => sleep(rng.int(o.faultMs[0], o.faultMs[1]), o.signal);
+
+  const kill = async (rec: FaultRecord): Promise<void> => {
+    const t = await target();
+    rec.nodes = [t.id];
+    rec.label = `kill -9 ${t.role} node ${t.id}`;
+    rec.startMs = o.now();
+    await c.node(t.id).kill();
+    await hold();
+    c.restart(t.id);
+    rec.note = `restarted as pid ${c.node(t.id).pid}`;
+  };
+
+  const restart = async (rec: FaultRecord): Promise<void> => {
+    const t = await target();
+    rec.nodes = [t.id];
+    rec.label = `restart (SIGTERM) ${t.role} node ${t.id}`;
+    rec.startMs = o.now();
+    await c.node(t.id).stop(5_000);
+    c.restart(t.id);
+    rec.note = `restarted as pid ${c.node(t.id).pid}`;
+  };
+
+  const pause = async (rec: FaultRecord): Promise<void> => {
+    const t = await target();
+    rec.nodes = [t.id];
+    const pid = c.node(t.id).pid;
+    if (pid === undefined || !c.node(t.id).running) {
+      rec.label = `pause: node ${t.id} not running`;
+      rec.startMs = o.now();
+      return;
+    }
+    if (rng.chance(0.25)) {
+      const stopMs = rng.int(20, 80);
+      const cycle = { stopMs, periodMs: stopMs + rng.int(20, 100) };
+      rec.label = `slow CPU (SIGSTOP ${cycle.stopMs}ms of ${cycle.periodMs}ms) ${t.role} node ${t.id}`;
+      rec.startMs = o.now();
+      const pauser = await DutyCyclePauser.start(pid, cycle);
+      try {
+        await hold();
+      } finally {
+        const { cycles } = await pauser.stop();
+        rec.note = `${cycles} pauses`;
+      }
+      return;
+    }
+    rec.label = `SIGSTOP ${t.role} node ${t.id}`;
+    rec.startMs = o.now();
+    c.pause(t.id);
+    try {
+      await hold();
+    } finally {
+      c.resume(pid);
+    }
+  };
+
+  const partition = async (rec: FaultRecord): Promise<void> => {
+    const leader = await c.leader();
+    const mode: 'stall' | 'reset' = rng.chance(0.7) ? 'stall' : 'reset';
+    const block: LinkRule = { block: mode };
+    const cut = (a: number[], b: number[], oneWay = false): void => {
+      for (const x of a)
+        for (const y of b) {
+          c.proxies.setRule(x, y, block);
+          if (!oneWay) c.proxies.setRule(y, x, block);
+        }
+    };
+    const variant = rng.pick(['isolate-leader', 'split', 'one-way', 'delay'] as const);
+    const lead = leader ?? rng.pick(ids);
+    const rest = (xs: number[]): number[] => ids.filter((i) => !xs.includes(i));
+    let label: string;
+    switch (variant) {
+      case 'isolate-leader': {
+        cut([lead], rest([lead]));
+        rec.nodes = [lead];
+        label = `isolate ${leader === undefined ? '' : 'leader '}node ${lead} (${mode})`;
+        break;
+      }
+      case 'split': {
+        const minority = rng.shuffle(ids).slice(0, Math.floor((ids.length - 1) / 2));
+        cut(minority, rest(minority));
+        rec.nodes = minority;
+        label = `split {${minority.join(',')}} | {${rest(minority).join(',')}} (${mode})`;
+        break;
+      }
+      case 'one-way': {
+        const how = rng.pick(['leader-cannot-send', 'leader-cannot-hear', 'one-link'] as const);
+        if (how === 'leader-cannot-send') {
+          cut([lead], rest([lead]), true);
+          label = `one-way: node ${lead} (leader) cannot send (${mode})`;
+        } else if (how === 'leader-cannot-hear') {
+          cut(rest([lead]), [lead], true);
+          label = `one-way: node ${lead} (leader) cannot hear the others (${mode})`;
+        } else {
+          const [a, b] = rng.shuffle(ids);
+          cut([a], [b], true);
+          label = `one-way: link ${a}→${b} drops (${mode})`;
+        }
+        rec.nodes = [lead];
+        break;
+      }
+      case 'delay': {
+        const who = rng.chance(0.5) ? [lead] : ids;
+        const delayMs = rng.int(20, 200);
+        const jitterMs = rng.int(0, 100);
+        for (const x of ids)
+          for (const y of ids) {
+            if (x !== y && (who.includes(x) || who.includes(y)))
+              c.proxies.setRule(x, y, { delayMs, jitterMs });
+          }
+        rec.nodes = who;
+        label = `delay ${delayMs}ms +${jitterMs}ms jitter on the links of ${who.length === ids.length ? 'every node' : `node ${lead}`}`;
+        break;
+      }
+    }
+    rec.label = `partition: ${label}`;
+    rec.startMs = o.now();
+    try {
+      await hold();
+    } finally {
+      c.proxies.healAll();
+    }
+  };
+
+  const run = async (): Promise<void> => {
+    const order = [...rng.shuffle(o.kinds)];
+    while (!o.signal.aborted) {
+      await sleep(rng.int(o.gapMs[0], o.gapMs[1]), o.signal);
+      if (o.signal.aborted || o.now() >= o.untilMs) break;
+      const kind = order.shift() ?? rng.pick(o.kinds);
+      const rec: FaultRecord = { kind, label: kind, startMs: o.now(), nodes: [] };
+      faults.push(rec);
+      try {
+        if (kind === 'kill') await kill(rec);
+        else if (kind === 'restart') await restart(rec);
+        else if (kind === 'pause') await pause(rec);
+        else await partition(rec);
+      } catch (err) {
+        rec.note = `error: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      rec.endMs = o.now();
+      o.log(
+        `fault ${faults.length}: ${rec.label} [${(rec.startMs / 1000).toFixed(1)}s–${(rec.endMs / 1000).toFixed(1)}s]${rec.note ? ` (${rec.note})` : ''}`,
+      );
+      // Let a restarted node come back before the next fault, so that a majority stays up (bounded).
+      await waitRunning(c, 15_000, o.signal);
+    }
+  };
+  return { faults, done: run() };
+}
+
+/** Waits (bounded) until every node answers /cluster/status. */
+async function waitRunning(c: ChaosCluster, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!signal.aborted && Date.now() < deadline) {
+    const all = await Promise.all(c.ids.map((id) => c.status(id, 500)));
+    if (all.every((s) => s !== undefined)) return;
+    await sleep(50, signal);
+  }
+}
