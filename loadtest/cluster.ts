@@ -1,17 +1,14 @@
 // What the loader needs to know about the cluster before it starts: who leads (writes go there) and
 // which nodes serve reads, from GET /cluster/status; and, for reads, a set of existing codes.
+import type { StatusSnapshot } from '../src/launcher/node-process.js';
 import type { HttpClient } from './client.js';
 import type { ReadNodes } from './options.js';
 
-export interface NodeStatus {
-  id: number;
-  role: string;
-  term: number;
-  leaderId: number;
-  leaderUrl: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-}
+/** A node's GET /cluster/status answer (the fields the loader reads). */
+export type NodeStatus = Pick<
+  StatusSnapshot,
+  'id' | 'role' | 'term' | 'leaderId' | 'leaderUrl' | 'commitIndex' | 'appliedIndex'
+>;
 
 export interface ClusterView {
   /** Where writes are sent first; a 409 moves it. Falls back to the first node when nobody answers. */

@@ -8,6 +8,7 @@
 import { HttpClient, type HttpResult } from '../client.js';
 import type { CreateOp, History, Outcome, ReadOp } from './history.js';
 import type { Rng } from './rng.js';
+import { sleep } from '../sleep.js';
 
 export interface Workload {
   /** Node base URLs by id (index id-1). */
@@ -197,17 +198,4 @@ export function classifyRead(op: ReadOp, r: HttpResult): void {
   } else {
     op.outcome = r.status === 0 && r.errorCode !== 'ECONNREFUSED' ? 'unknown' : 'failed';
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -9,7 +9,7 @@
 // The first faults go through every enabled kind once (shuffled), then kinds are drawn at random.
 import { DutyCyclePauser } from '../faults/pauser.js';
 import type { ChaosCluster } from './chaos-cluster.js';
-import { sleep } from './clients.js';
+import { sleep } from '../sleep.js';
 import type { LinkRule } from './proxy.js';
 import type { Rng } from './rng.js';
 

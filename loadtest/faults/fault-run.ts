@@ -19,6 +19,7 @@ import type { Ack } from '../workload.js';
 import { DutyCyclePauser, resumeAllPaused } from './pauser.js';
 import { describeAction, validateFaultPlan, type FaultEvent } from './script.js';
 import { verifyAcked, type Verification } from './verify.js';
+import { sleep } from '../sleep.js';
 
 export interface ClusterRunOptions {
   /** The load (rate, duration, mix, …); `nodes` is set to the started cluster's. */
@@ -386,19 +387,6 @@ function safeKill(pid: number): void {
   } catch {
     // already gone
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Rejects when the signal aborts (the promise keeps running; the caller's cleanup handles it). */

@@ -95,6 +95,26 @@ export async function startCluster(label: string, size = 3, timeoutMs = 45_000):
   return tc;
 }
 
+/**
+ * Starts one node process with its data dir and log under `dataRoot` (node<id>, node<id>.log),
+ * records it in `started` so the test's afterEach can kill it by PID.
+ */
+export function startNodeIn(
+  started: NodeProcess[],
+  dataRoot: string,
+  spec: { id: number; httpPort: number; raftPort: number; extraArgs?: string[]; join?: string },
+): NodeProcess {
+  const n = new NodeProcess({
+    host: HOST,
+    dataDir: join(dataRoot, `node${spec.id}`),
+    logFile: join(dataRoot, `node${spec.id}.log`),
+    ...spec,
+  });
+  started.push(n);
+  n.start();
+  return n;
+}
+
 /** Status of every running node, by id (nodes that do not answer are missing). */
 export async function statuses(nodes: NodeProcess[]): Promise<Map<number, StatusSnapshot>> {
   const all = await Promise.all(

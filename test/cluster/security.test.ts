@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
 import { GrpcTransport } from '../../src/node/transport/grpc-transport.js';
 import { emptyMessage, MessageType } from '../../src/raft/types.js';
-import { freePorts, HOST, printLogTails, removeDir, tempDataRoot } from './helpers.js';
+import { freePorts, HOST, printLogTails, removeDir, startNodeIn, tempDataRoot } from './helpers.js';
 
 const started: NodeProcess[] = [];
 const roots: string[] = [];
@@ -21,24 +21,12 @@ afterEach(async (ctx) => {
 function node(
   dataRoot: string,
   id: number,
-  http: number,
-  raft: number,
+  httpPort: number,
+  raftPort: number,
   extraArgs: string[],
   joinUrl?: string,
 ): NodeProcess {
-  const n = new NodeProcess({
-    id,
-    host: HOST,
-    httpPort: http,
-    raftPort: raft,
-    dataDir: join(dataRoot, `node${id}`),
-    logFile: join(dataRoot, `node${id}.log`),
-    join: joinUrl,
-    extraArgs,
-  });
-  started.push(n);
-  n.start();
-  return n;
+  return startNodeIn(started, dataRoot, { id, httpPort, raftPort, extraArgs, join: joinUrl });
 }
 
 describe('cluster token', () => {
@@ -108,17 +96,7 @@ describe('cluster token', () => {
     const dataRoot = tempDataRoot('protected');
     roots.push(dataRoot);
     const [h1, r1] = await freePorts(2);
-    const n = new NodeProcess({
-      id: 1,
-      host: HOST,
-      httpPort: h1,
-      raftPort: r1,
-      dataDir: join(dataRoot, 'node1'),
-      logFile: join(dataRoot, 'node1.log'),
-      extraArgs: ['--raft', `0.0.0.0:${r1}`],
-    });
-    started.push(n);
-    n.start();
+    const n = node(dataRoot, 1, h1, r1, ['--raft', `0.0.0.0:${r1}`]);
     await n.exited();
     expect(n.lastExit?.code).toBe(1);
     expect(readFileSync(join(dataRoot, 'node1.log'), 'utf8')).toContain('without a cluster token');

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
 import { GrpcTransport } from '../../src/node/transport/grpc-transport.js';
 import { emptyMessage, MessageType } from '../../src/raft/types.js';
-import { freePorts, HOST, printLogTails, removeDir, tempDataRoot } from './helpers.js';
+import { freePorts, HOST, printLogTails, removeDir, startNodeIn, tempDataRoot } from './helpers.js';
 
 const started: NodeProcess[] = [];
 const roots: string[] = [];
@@ -68,21 +68,8 @@ describe('TLS', () => {
     const tlsArgs = ['--tls-cert', certs.cert, '--tls-key', certs.key, '--tls-ca', certs.ca];
     const dispatcher = new Agent({ connect: { ca: readFileSync(certs.ca) } });
     const [h1, r1, h2, r2] = await freePorts(4);
-    const spawnNode = (id: number, http: number, raft: number, joinUrl?: string) => {
-      const n = new NodeProcess({
-        id,
-        host: HOST,
-        httpPort: http,
-        raftPort: raft,
-        dataDir: join(dataRoot, `node${id}`),
-        logFile: join(dataRoot, `node${id}.log`),
-        join: joinUrl,
-        extraArgs: tlsArgs,
-      });
-      started.push(n);
-      n.start();
-      return n;
-    };
+    const spawnNode = (id: number, httpPort: number, raftPort: number, joinUrl?: string) =>
+      startNodeIn(started, dataRoot, { id, httpPort, raftPort, join: joinUrl, extraArgs: tlsArgs });
     const url1 = `https://${HOST}:${h1}`;
     const url2 = `https://${HOST}:${h2}`;
     const status = async (base: string) => {

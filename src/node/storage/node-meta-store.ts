@@ -1,5 +1,5 @@
-// Who this node is and which cluster it belongs to, kept in the node's LMDB environment next to
-// the Raft log so that identity, membership and log can never come from different directories.
+// Who this node is, which cluster it belongs to and its membership, kept in the node's data dir
+// beside the Raft log (wal/), so identity, membership and log never come from different places.
 import type { Database, RootDatabase } from 'lmdb';
 import type { ConfState } from '../../raft/types.js';
 import { CorruptMetaError } from './errors.js';

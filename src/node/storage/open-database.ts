@@ -1,5 +1,5 @@
-// One LMDB environment per node directory, shared by the Raft log and the URL store so that both
-// can be written in one transaction (the state machine's data and its applied index together).
+// One LMDB environment per node directory, for the node's identity and membership and the URL store
+// (its data and its applied index written in one transaction). The Raft log is in the WAL beside it.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
@@ -21,9 +21,9 @@ export function openNodeDatabase(dataDir: string): RootDatabase {
     path,
     // lmdb-js turns overlappingSync on by default off Windows. Then a write promise resolves when
     // the transaction is *committed* (visible), and the fsync happens later, signalled only by
-    // `db.flushed`. A Raft node must not answer a vote or an AppendEntries before its write is
-    // on disk, so we want the promise itself to mean durable: turn it off. Cost: the next
-    // transaction waits for the previous fsync; group commit (below) keeps throughput.
+    // `db.flushed`. Membership changes and the node's identity must be on disk when their promise
+    // resolves (a restart must not forget them), so we want the promise itself to mean durable:
+    // turn it off. The URL store writes only every 50 ms, so the cost is small.
     overlappingSync: false,
     // Never skip the data or the meta-page fsync: either would make acknowledged writes losable.
     noSync: false,
@@ -34,8 +34,7 @@ export function openNodeDatabase(dataDir: string): RootDatabase {
     // Commit at the next turn (setImmediate), not after a timer: latency matters more than the
     // few extra writes a delay would batch, since concurrent writes batch anyway.
     commitDelay: 0,
-    // Log entries are small and already compact; compression costs CPU on the write path and
-    // would make the raw-record checksum depend on the compressor. Sub-databases inherit this.
+    // Records are small and compact; compression would only cost CPU. Sub-databases inherit this.
     compression: false,
     // A write-side cache would serve values that are not yet durable; reads are cheap anyway.
     cache: false,
