@@ -1,31 +1,10 @@
 // kill -9 of all three nodes in the middle of a stream of concurrent writes, then a restart of all
 // three on their data dirs: every write that was acknowledged (201/200) before the crash is there,
 // and every node answers the same Location for the same code.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  mapLimit,
-  printLogTails,
-  request,
-  resolveCode,
-  shorten,
-  startCluster,
-  waitFor,
-  type TestCluster,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { mapLimit, request, resolveCode, shorten, useSharedCluster, waitFor } from './helpers.js';
 
-let tc: TestCluster;
-
-beforeAll(async () => {
-  tc = await startCluster('crash');
-}, 60_000);
-
-afterAll(async () => {
-  await tc?.destroy();
-});
-
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => printLogTails(tc.dataRoot, 'crash-restart test failed'));
-});
+const tc = useSharedCluster('crash');
 
 const WRITERS = 8;
 const MIN_ACKS = 300;

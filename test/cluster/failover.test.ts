@@ -1,32 +1,18 @@
 // kill -9 of the leader: the survivors elect a new leader within a few seconds, writes resume on
 // it, nothing acknowledged is lost, and the killed node comes back on its data dir and catches up.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   mapLimit,
-  printLogTails,
   resolveCode,
   shorten,
-  startCluster,
   statuses,
+  useSharedCluster,
   waitApplied,
   waitFor,
   type StatusSnapshot,
-  type TestCluster,
 } from './helpers.js';
 
-let tc: TestCluster;
-
-beforeAll(async () => {
-  tc = await startCluster('failover');
-}, 60_000);
-
-afterAll(async () => {
-  await tc?.destroy();
-});
-
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => printLogTails(tc.dataRoot, 'failover test failed'));
-});
+const tc = useSharedCluster('failover');
 
 const run = Date.now().toString(36);
 

@@ -2,35 +2,18 @@
 // stays writable with two followers kill -9ed (3 of 5), refuses writes quickly and cleanly once
 // the leader is killed too (2 of 5: no quorum: 503/504 within the timeout, no hang), and after the
 // three are restarted on their data dirs every acknowledged write is on all five.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   mapLimit,
-  printLogTails,
   resolveCode,
   shorten,
-  startCluster,
   statuses,
+  useSharedCluster,
   waitApplied,
   waitFor,
-  type TestCluster,
 } from './helpers.js';
 
-let tc: TestCluster;
-let startMs = 0;
-
-beforeAll(async () => {
-  const t0 = Date.now();
-  tc = await startCluster('five', 5, 50_000);
-  startMs = Date.now() - t0;
-}, 60_000);
-
-afterAll(async () => {
-  await tc?.destroy();
-});
-
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => printLogTails(tc.dataRoot, 'five-node test failed'));
-});
+const tc = useSharedCluster('five', 5, 50_000);
 
 const run = Date.now().toString(36);
 
@@ -123,7 +106,7 @@ describe('a five-node cluster', () => {
     const after = await shorten(tc.node(back.id).url, `https://example.com/five/${run}/after`);
     expect(after.status, after.text).toBe(201);
     console.log(
-      `five nodes: formed in ${startMs} ms; 30 writes with two followers down took ${twoDownMs} ms; ` +
+      `five nodes: formed in ${tc.startedInMs} ms; 30 writes with two followers down took ${twoDownMs} ms; ` +
         `after restarting three, converged in ${recoverMs} ms with node ${back.id} leading; ` +
         `${acked.length} acknowledged writes on all five`,
     );

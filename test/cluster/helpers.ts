@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
 import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
 
@@ -113,6 +114,49 @@ export function startNodeIn(
   started.push(n);
   n.start();
   return n;
+}
+
+/**
+ * One cluster for all the tests of a file: started before them, SIGKILLed and removed after them,
+ * its node logs printed when a test fails. The returned object stands for the cluster started in
+ * beforeAll (use it inside tests and hooks, not at the top level of the file).
+ */
+export function useSharedCluster(
+  label: string,
+  size = 3,
+  timeoutMs = 45_000,
+): TestCluster & { readonly startedInMs: number } {
+  let current: TestCluster | undefined;
+  let startedInMs = 0;
+  const get = (): TestCluster => {
+    if (!current) throw new Error(`the ${label} cluster is not started (used outside a test?)`);
+    return current;
+  };
+  beforeAll(async () => {
+    const t0 = Date.now();
+    current = await startCluster(label, size, timeoutMs);
+    startedInMs = Date.now() - t0;
+  }, 60_000);
+  afterAll(async () => {
+    await current?.destroy();
+  });
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => printLogTails(get().dataRoot, `${label} test failed`));
+  });
+  return {
+    get cluster() {
+      return get().cluster;
+    },
+    get dataRoot() {
+      return get().dataRoot;
+    },
+    get startedInMs() {
+      return startedInMs;
+    },
+    node: (id) => get().node(id),
+    restart: (id) => get().restart(id),
+    destroy: () => get().destroy(),
+  };
 }
 
 /** Status of every running node, by id (nodes that do not answer are missing). */

@@ -3,30 +3,10 @@
 // on the very first attempt. And a follower whose leader has just been kill -9ed never answers a
 // linearizable read from stale state: it answers the right 302 (once a new leader has confirmed
 // the read) or a 503/504 JSON error, within the proposal timeout, never a 404 and never a hang.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  printLogTails,
-  request,
-  shorten,
-  startCluster,
-  waitFor,
-  type HttpAnswer,
-  type TestCluster,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { request, shorten, useSharedCluster, waitFor, type HttpAnswer } from './helpers.js';
 
-let tc: TestCluster;
-
-beforeAll(async () => {
-  tc = await startCluster('linread');
-}, 60_000);
-
-afterAll(async () => {
-  await tc?.destroy();
-});
-
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => printLogTails(tc.dataRoot, 'linearizable-read test failed'));
-});
+const tc = useSharedCluster('linread');
 
 const run = Date.now().toString(36);
 

@@ -1,30 +1,10 @@
 // GET /metrics on real nodes after some writes: Prometheus text with the Raft gauges (role, term,
 // commit and applied index, per-peer match index on the leader), counters and histograms
 // (proposals, commit and fsync latency), HTTP requests by route and status, and process metrics.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  mapLimit,
-  printLogTails,
-  request,
-  shorten,
-  startCluster,
-  waitApplied,
-  type TestCluster,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { mapLimit, request, shorten, useSharedCluster, waitApplied } from './helpers.js';
 
-let tc: TestCluster;
-
-beforeAll(async () => {
-  tc = await startCluster('metrics');
-}, 60_000);
-
-afterAll(async () => {
-  await tc?.destroy();
-});
-
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => printLogTails(tc.dataRoot, 'metrics test failed'));
-});
+const tc = useSharedCluster('metrics');
 
 interface Sample {
   name: string;

@@ -9,21 +9,11 @@ import { runClusterLoad, type ClusterRunResult } from '../../loadtest/faults/fau
 import { formatClusterJson, formatClusterText } from '../../loadtest/faults/report.js';
 import { parseFaultScript } from '../../loadtest/faults/script.js';
 import { runLoad } from '../../loadtest/run.js';
-import { logTails } from '../cluster/helpers.js';
+import { isAlive, logTails } from '../cluster/helpers.js';
 import { Cleanup, json, startStub, status, type Stub } from './stub.js';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
 
 describe('writes move on when their leader is gone', () => {
   it('a refused connection makes the write look the leader up again (/cluster/status) and retry there', async () => {
