@@ -21,6 +21,7 @@ import { GrpcTransport } from './node/transport/grpc-transport.js';
 import { bootstrapState, type PersistedState } from './raft/index.js';
 import { UrlStore, type ApplyOutcome } from './shortener/url-store.js';
 import { UrlService } from './url-service.js';
+import { isLoopback } from './common/loopback.js';
 import { loadTlsMaterial, type TlsFiles } from './common/tls.js';
 
 export interface NodeConfig {
@@ -241,10 +242,6 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   };
 }
 
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
 /**
  * Without a cluster token anyone who reaches the gRPC port could inject Raft messages, and anyone
  * who reaches the HTTP port could change the membership. Like Redis's protected mode, a node
@@ -253,7 +250,7 @@ function isLoopbackHost(host: string): boolean {
 function enforceProtectedMode(config: NodeConfig, log: Logger): void {
   if (config.clusterToken) return;
   const raftHost = splitHostPort(config.raftAddr).host;
-  if (!isLoopbackHost(raftHost)) {
+  if (!isLoopback(raftHost)) {
     throw new Error(
       `refusing to listen for Raft traffic on ${config.raftAddr} without a cluster token: anyone who reaches ` +
         'that port could disrupt the cluster. Set --cluster-token (CLUSTER_TOKEN) on every node, or bind to 127.0.0.1.',

@@ -172,7 +172,7 @@ export class UrlService implements NodeApi {
       leaderUrl: leader?.httpUrl || null,
       commitIndex: st.commitIndex,
       appliedIndex: this.runtime.appliedIndex,
-      members: this.memberInfos(),
+      members: this.memberInfos(st),
     };
   }
 
@@ -214,8 +214,8 @@ export class UrlService implements NodeApi {
     this.ready = true;
   }
 
-  private memberInfos(): MemberInfo[] {
-    const st = this.runtime.status();
+  /** `st`: the core's status when the caller already has it (building one walks every peer). */
+  private memberInfos(st = this.runtime.status()): MemberInfo[] {
     return this.runtime.memberList().map((m) => {
       const progress = st.progress.get(m.id);
       return {

@@ -3,6 +3,7 @@
 // - cluster endpoints (join, remove) require the cluster token, or, when the node runs without one
 //   ("protected mode", like Redis's), answer only requests from this machine.
 import type { RequestHandler } from 'express';
+import { isLoopback } from '../common/loopback.js';
 import { secretMatches } from '../common/secrets.js';
 import { HttpError } from './errors.js';
 
@@ -29,11 +30,6 @@ export function requireApiKey(apiKey: string | undefined): RequestHandler {
   };
 }
 
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
-
 /**
  * Cluster endpoints: the cluster token when one is set (X-Cluster-Token or a Bearer header);
  * otherwise loopback callers only.
@@ -41,7 +37,7 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 export function requireClusterAccess(clusterToken: string | undefined): RequestHandler {
   return (req, _res, next) => {
     if (clusterToken === undefined) {
-      if (isLoopbackAddress(req.socket.remoteAddress)) return next();
+      if (isLoopback(req.socket.remoteAddress)) return next();
       return next(
         new HttpError(
           403,
