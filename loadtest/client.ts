@@ -1,6 +1,7 @@
 // The HTTP client: one undici Pool per origin (node), pipelining 1 like a browser or a typical
 // service client. Requests never throw: failures come back as status 0 with an error text, so the
-// recorder can count them like vegeta does.
+// recorder can count them like vegeta does. The workload's shortener client (src/client) sends its
+// requests through these pools too (pool-transport.ts).
 import { Pool } from 'undici';
 
 export interface ClientOptions {
@@ -19,6 +20,19 @@ export interface HttpResult {
   error?: string;
   /** The error's code when there is one (ECONNREFUSED, UND_ERR_SOCKET, UND_ERR_HEADERS_TIMEOUT, …). */
   errorCode?: string;
+  /** Every response header (lower-case names), from request(); send() gives only `location`. */
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Buffer the body (send() does not for reads, to keep their hot path lean). */
+  keepBody?: boolean;
+  /** Overrides the client's timeout for this request (e.g. short status probes). */
+  timeoutMs?: number;
 }
 
 /**
@@ -38,14 +52,26 @@ export class HttpClient {
 
   constructor(private readonly options: ClientOptions) {}
 
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
+  }
+
   /** `timeoutMs` overrides the client's timeout for this request (e.g. short status probes). */
-  async send(
+  send(
     method: 'GET' | 'POST',
     url: string,
     body?: string,
     keepBody = false,
     timeoutMs = this.options.timeoutMs,
   ): Promise<HttpResult> {
+    const headers = body === undefined ? undefined : { 'content-type': 'application/json' };
+    return this.request({ method, url, headers, body, keepBody, timeoutMs });
+  }
+
+  /** Like send(), with any headers, and every response header in the result. */
+  async request(req: HttpRequest): Promise<HttpResult> {
+    const { method, url, body } = req;
+    const timeoutMs = req.timeoutMs ?? this.options.timeoutMs;
     let origin: string;
     let path: string;
     try {
@@ -60,7 +86,7 @@ export class HttpClient {
         method,
         path,
         body,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        headers: req.headers,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -68,14 +94,15 @@ export class HttpClient {
       const chunks: Buffer[] = [];
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         bytesIn += chunk.length;
-        if (keepBody) chunks.push(chunk);
+        if (req.keepBody) chunks.push(chunk);
       }
       const location = res.headers.location;
       return {
         status: res.statusCode,
         bytesIn,
-        body: keepBody ? Buffer.concat(chunks) : undefined,
+        body: req.keepBody ? Buffer.concat(chunks) : undefined,
         location: Array.isArray(location) ? location[0] : location,
+        headers: res.headers,
       };
     } catch (err) {
       return { status: 0, bytesIn: 0, error: describeError(method, url, err), errorCode: errorCodeOf(err) };

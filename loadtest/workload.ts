@@ -1,8 +1,12 @@
 // What each request is: a write (POST /shorten of a URL nobody sent before, sent to the leader and
 // following 409s) or a read (GET /:code of a seeded code, spread round-robin over the read nodes,
-// never following the 302). Produces RequestResults; timing is the caller's.
-import { isConnectionError, type HttpClient, type HttpResult } from './client.js';
+// never following the 302). Both go through the shortener client (src/client) with its retries
+// off: a measured request is one attempt, plus the hops the cluster itself asks for. Produces
+// RequestResults; timing is the caller's.
+import { ApiError, ShortenerClient, ShortenerError, type CallInfo } from '../src/client/index.js';
+import type { HttpClient } from './client.js';
 import { LeaderFinder } from './cluster.js';
+import { PoolTransport } from './pool-transport.js';
 import type { RequestKind, RequestResult } from './recorder.js';
 
 /** An acknowledged write: which code the cluster gave the URL, and the node that answered. */
@@ -46,101 +50,76 @@ export interface WorkloadConfig {
 type Timed = Omit<RequestResult, 'dueMs' | 'startMs' | 'endMs'>;
 
 export class Workload {
-  leaderUrl: string;
   /** Codes of acknowledged writes, when collectAcked (for a durability check after a fault run). */
   readonly acked: string[] = [];
-  private reads = 0;
-  private readonly finder: LeaderFinder | undefined;
+  private readonly shortener: ShortenerClient;
 
   constructor(private readonly c: WorkloadConfig) {
-    this.leaderUrl = c.leaderUrl;
-    this.finder = c.nodes && c.nodes.length > 1 ? new LeaderFinder(c.client, c.nodes) : undefined;
+    const finder = c.nodes && c.nodes.length > 1 ? new LeaderFinder(c.client, c.nodes) : undefined;
+    this.shortener = new ShortenerClient({
+      nodes: c.nodes ?? [c.leaderUrl],
+      // A write-only run (or the seeder) has no read nodes; the client wants some, reads never come.
+      readNodes: c.readNodes.length > 0 ? c.readNodes : undefined,
+      leaderUrl: c.leaderUrl,
+      timeoutMs: c.client.timeoutMs,
+      // No retries inside a measured request: its latency is one attempt (and the cluster's hops).
+      retry: false,
+      maxLeaderHops: c.maxHops,
+      // A read whose node is gone tries the next one once, as a client with a list of nodes would.
+      readFailover: 1,
+      // Fail fast, then move on: no waiting here. If no node names another leader yet (an election
+      // is running), this write fails and the next one asks again.
+      findLeader: finder ? (failed) => finder.find(failed) : undefined,
+      transport: new PoolTransport(c.client),
+    });
+  }
+
+  /** Where writes go now: the initial leader, or the last one a 409 (or a status probe) named. */
+  get leaderUrl(): string {
+    return this.shortener.leaderUrl;
   }
 
   /** POST /shorten; on 409 go to the leader it names (counted as a hop) and remember it for the next ones. */
   async write(i: number, url = `${this.c.urlPrefix}${i}`): Promise<Timed & { code?: string }> {
-    const body = JSON.stringify({ url });
-    let target = this.leaderUrl;
-    let hops = 0;
-    let bytesOut = 0;
-    let bytesIn = 0;
-    for (;;) {
-      const r = await this.c.client.send('POST', `${target}/shorten`, body, true);
-      bytesOut += Buffer.byteLength(body);
-      bytesIn += r.bytesIn;
-      if (r.status === 409 && hops < this.c.maxHops) {
-        const next = leaderFrom(r.body);
-        if (next && next !== target) {
-          hops++;
-          target = next;
-          this.leaderUrl = next;
-          continue;
-        }
-      }
-      if (this.finder && hops < this.c.maxHops && leaderLost(r)) {
-        // Fail fast, then move on: no waiting here. If no node names another leader yet (an
-        // election is running), this write fails and the next one asks again.
-        const next = await this.finder.find(target);
-        if (next && next !== target) {
-          hops++;
-          target = next;
-          this.leaderUrl = next;
-          continue;
-        }
-      }
-      const result: Timed & { code?: string } = {
-        kind: 'write',
-        status: r.status,
-        bytesIn,
-        bytesOut,
-        hops,
-        error: r.error,
-      };
-      if (r.status === 200 || r.status === 201) {
-        const code = codeFrom(r.body);
-        result.code = code;
-        if (this.c.collectAcked && code) this.acked.push(code);
-        if (code) this.c.onAck?.({ code, url, node: target, status: r.status });
-      }
-      return result;
+    try {
+      const r = await this.shortener.create(url);
+      const status = r.created ? 201 : 200;
+      if (this.c.collectAcked) this.acked.push(r.code);
+      this.c.onAck?.({ code: r.code, url, node: r.node, status });
+      return { kind: 'write', status, ...transfer(r), hops: r.hops, code: r.code };
+    } catch (err) {
+      return failed('write', err);
     }
   }
 
   async read(i: number): Promise<Timed> {
-    const at = this.reads++ % this.c.readNodes.length;
-    const node = this.c.readNodes[at];
     // A multiplicative hash spreads consecutive reads over the code set instead of walking it in order.
     const code = this.c.codes[(i * 2654435761) % this.c.codes.length];
-    let r = await this.c.client.send('GET', `${node}/${code}`);
-    // A read node that is gone: every node serves reads, so try the next one once (as a client with
-    // a list of nodes would).
-    if (isConnectionError(r) && this.c.readNodes.length > 1) {
-      const other = this.c.readNodes[(at + 1) % this.c.readNodes.length];
-      r = await this.c.client.send('GET', `${other}/${code}`);
+    try {
+      const r = await this.shortener.resolve(code);
+      return { kind: 'read', status: r.status, ...transfer(r), hops: 0 };
+    } catch (err) {
+      return failed('read', err);
     }
-    return { kind: 'read', status: r.status, bytesIn: r.bytesIn, bytesOut: 0, hops: 0, error: r.error };
   }
 }
 
-/** The write's node is gone, or knows no leader: the leader must be found again. */
-function leaderLost(r: HttpResult): boolean {
-  return isConnectionError(r) || r.status === 503 || (r.status === 409 && !leaderFrom(r.body));
+/** Bytes over every exchange of the request (each hop's request and answer). */
+function transfer(info: CallInfo): { bytesIn: number; bytesOut: number } {
+  let bytesIn = 0;
+  let bytesOut = 0;
+  for (const e of info.exchanges) {
+    bytesIn += e.bytesIn;
+    bytesOut += e.bytesOut;
+  }
+  return { bytesIn, bytesOut };
 }
 
-function leaderFrom(body: Buffer | undefined): string | undefined {
-  try {
-    const u = (JSON.parse(body?.toString('utf8') ?? '') as { leaderUrl?: unknown }).leaderUrl;
-    return typeof u === 'string' && u ? u.replace(/\/+$/, '') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function codeFrom(body: Buffer | undefined): string | undefined {
-  try {
-    const c = (JSON.parse(body?.toString('utf8') ?? '') as { code?: unknown }).code;
-    return typeof c === 'string' ? c : undefined;
-  } catch {
-    return undefined;
-  }
+/** An error answer keeps its status; no answer at all is status 0 with the error text (as vegeta). */
+function failed(kind: RequestKind, err: unknown): Timed {
+  if (!(err instanceof ShortenerError)) throw err;
+  const status = err instanceof ApiError ? err.status : 0;
+  const result: Timed = { kind, status, ...transfer(err), hops: err.hops };
+  if (status === 0) result.error = err.message;
+  return result;
 }

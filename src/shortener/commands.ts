@@ -16,6 +16,9 @@
 //                 flags: 1 = the code is a custom alias, 2 = expires, 4 = carries an idempotency key
 //   3 delete:     uint8 code length | code UTF-8
 //   4 purge:      float64 now | float64 expiredBefore | uint32 limit
+//   5 visits:     uint32 origin node | uint32 session | float64 seq | uint32 n
+//                 | n x (uint8 code length | code UTF-8 | float64 createdAt | uint32 day | uint32 count)
+//                 day: days since 1970-01-01 UTC, decided by the node that counted the visits
 //
 // A plain create (no alias, expiry or key) is still written as type 1, byte for byte as before,
 // so logs written by older nodes and by this one decode the same way. New kinds of command get
@@ -66,7 +69,34 @@ export interface PurgeCommand {
   limit: number;
 }
 
-export type UrlCommand = CreateCommand | DeleteCommand | PurgeCommand;
+/** Redirects one node served to one short URL on one UTC day. */
+export interface VisitCount {
+  code: string;
+  /** createdAt of the record the visits went to: counts for a code deleted and taken again are dropped. */
+  createdAt: number;
+  /** Days since 1970-01-01 UTC, on the clock of the node that counted (never the applying node's). */
+  day: number;
+  count: number;
+}
+
+/**
+ * A batch of visit counts from one node, merged into the replicated statistics. (origin, session,
+ * seq) identifies the batch: apply counts a batch only if its seq is above the last one applied
+ * for that origin and session, so a batch delivered twice (a retry after a timeout) counts once
+ * (see visit-store.ts).
+ */
+export interface VisitsCommand {
+  type: 'visits';
+  /** The node that counted the visits. */
+  origin: number;
+  /** Random per process of that node: seq starts again at 1 after a restart. */
+  session: number;
+  /** 1, 2, ... within the session, one per batch. */
+  seq: number;
+  visits: VisitCount[];
+}
+
+export type UrlCommand = CreateCommand | DeleteCommand | PurgeCommand | VisitsCommand;
 
 export { DecodeError };
 
@@ -75,6 +105,7 @@ const TYPE_CREATE = 1;
 const TYPE_CREATE_EXT = 2;
 const TYPE_DELETE = 3;
 const TYPE_PURGE = 4;
+const TYPE_VISITS = 5;
 
 const FLAG_ALIAS = 1;
 const FLAG_EXPIRES = 2;
@@ -88,6 +119,9 @@ const KNOWN_FLAGS = FLAG_ALIAS | FLAG_EXPIRES | FLAG_IDEMPOTENCY;
  */
 const MAX_CODE_BYTES = 0xff;
 const MAX_KEY_BYTES = 0xff;
+/** The last day a JavaScript Date can represent (8.64e15 ms): later days could not be rendered. */
+export const MAX_VISIT_DAY = 100_000_000;
+const MAX_UINT32 = 0xffffffff;
 
 export function encodeCommand(cmd: UrlCommand): Uint8Array {
   switch (cmd.type) {
@@ -97,6 +131,8 @@ export function encodeCommand(cmd: UrlCommand): Uint8Array {
       return encodeDelete(cmd);
     case 'purge':
       return encodePurge(cmd);
+    case 'visits':
+      return encodeVisits(cmd);
     default:
       return assertNever(cmd);
   }
@@ -118,6 +154,8 @@ export function decodeCommand(bytes: Uint8Array): UrlCommand {
       return decodeDelete(reader);
     case TYPE_PURGE:
       return decodePurge(reader);
+    case TYPE_VISITS:
+      return decodeVisits(reader);
     default:
       throw reader.error(`unknown command type ${type}`);
   }
@@ -232,6 +270,46 @@ function encodePurge({ now, expiredBefore, limit }: PurgeCommand): Uint8Array {
   return out;
 }
 
+function isUint32(value: number, min: number): boolean {
+  return Number.isInteger(value) && value >= min && value <= MAX_UINT32;
+}
+
+function encodeVisits({ origin, session, seq, visits }: VisitsCommand): Uint8Array {
+  if (!isUint32(origin, 1)) throw new RangeError(`origin must be a node id in 1..2^32-1, got ${origin}`);
+  if (!isUint32(session, 0)) throw new RangeError(`session must be a uint32, got ${session}`);
+  if (!Number.isSafeInteger(seq) || seq < 1)
+    throw new RangeError(`seq must be a positive integer, got ${seq}`);
+  if (visits.length === 0 || visits.length > MAX_UINT32) {
+    throw new RangeError(`a visits batch holds 1..2^32-1 counts, got ${visits.length}`);
+  }
+  let size = 2 + 4 + 4 + 8 + 4;
+  const codeBytes = visits.map((v) => {
+    const bytes = checkedCodeBytes(v.code);
+    checkInstant(v.createdAt, 'createdAt');
+    if (!Number.isInteger(v.day) || v.day < 0 || v.day > MAX_VISIT_DAY) {
+      throw new RangeError(`day must be an integer in 0..${MAX_VISIT_DAY}, got ${v.day}`);
+    }
+    if (!isUint32(v.count, 1)) throw new RangeError(`count must be in 1..2^32-1, got ${v.count}`);
+    size += 1 + bytes + 8 + 4 + 4;
+    return bytes;
+  });
+  const out = Buffer.allocUnsafe(size);
+  let offset = out.writeUInt8(CODEC_VERSION, 0);
+  offset = out.writeUInt8(TYPE_VISITS, offset);
+  offset = out.writeUInt32BE(origin, offset);
+  offset = out.writeUInt32BE(session, offset);
+  offset = out.writeDoubleBE(seq, offset);
+  offset = out.writeUInt32BE(visits.length, offset);
+  visits.forEach((v, i) => {
+    offset = out.writeUInt8(codeBytes[i]!, offset);
+    offset += out.write(v.code, offset, 'utf8');
+    offset = out.writeDoubleBE(v.createdAt, offset);
+    offset = out.writeUInt32BE(v.day, offset);
+    offset = out.writeUInt32BE(v.count, offset);
+  });
+  return out;
+}
+
 // ------------------------------------------------------------------------------------ decoding
 
 function readCode(reader: ByteReader): string {
@@ -294,6 +372,28 @@ function decodePurge(reader: ByteReader): PurgeCommand {
   if (limit === 0) throw reader.error('limit is 0');
   reader.end();
   return { type: 'purge', now, expiredBefore, limit };
+}
+
+function decodeVisits(reader: ByteReader): VisitsCommand {
+  const origin = reader.uint32('origin');
+  if (origin === 0) throw reader.error('origin is 0');
+  const session = reader.uint32('session');
+  const seq = reader.float64('seq');
+  if (!Number.isSafeInteger(seq) || seq < 1) throw reader.error('seq is not a positive integer');
+  const n = reader.uint32('visit count');
+  if (n === 0) throw reader.error('the batch is empty');
+  const visits: VisitCount[] = [];
+  for (let i = 0; i < n; i++) {
+    const code = readCode(reader);
+    const createdAt = readInstant(reader, 'createdAt');
+    const day = reader.uint32('day');
+    if (day > MAX_VISIT_DAY) throw reader.error(`day ${day} is past ${MAX_VISIT_DAY}`);
+    const count = reader.uint32('count');
+    if (count === 0) throw reader.error('count is 0');
+    visits.push({ code, createdAt, day, count });
+  }
+  reader.end();
+  return { type: 'visits', origin, session, seq, visits };
 }
 
 function assertNever(value: never): never {

@@ -1,7 +1,9 @@
 // The replicated features on a real three-node cluster: aliases under concurrency, expiry seen
 // on every node (410) and purged by the leader's replicated purge (then 404 everywhere), delete
 // replicated to every node, and an Idempotency-Key retried on a new leader after kill -9 of the
-// one that acknowledged the first attempt. Nodes run with --redirect-status 307 and a fast purge.
+// one that acknowledged the first attempt; visit statistics counted on every node and merged by the
+// leader (exact totals on every node). Nodes run with --redirect-status 307, a fast purge and a
+// 200 ms visit-statistics flush.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
 import type { NodeProcess } from '../../src/launcher/node-process.js';
@@ -36,6 +38,8 @@ beforeAll(async () => {
       '200',
       '--expired-retention-ms',
       String(EXPIRED_RETENTION_MS),
+      '--stats-flush-interval-ms',
+      '200',
     ],
   });
   try {
@@ -87,6 +91,14 @@ async function leader(): Promise<NodeProcess> {
 
 function running(): NodeProcess[] {
   return cluster.nodes.filter((n) => n.running);
+}
+
+/** The leader's visit_batches_proposed_total (its own batches and those forwarded to it). */
+async function batchesProposed(node: NodeProcess): Promise<number> {
+  const text = await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) =>
+    r.text(),
+  );
+  return Number(/^visit_batches_proposed_total (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
 /** Waits until every running node has applied what the leader has committed now. */
@@ -217,6 +229,60 @@ describe('replicated features', () => {
     const again = await call(`${lead.url}/shorten`, { method: 'POST', json: { url } });
     expect(again.status).toBe(201);
     expect(again.body.code).not.toBe(code);
+  });
+
+  it('visit statistics: redirects counted on the leader and on the followers add up to the exact total on every node', async () => {
+    const lead = await leader();
+    const created = await call(`${lead.url}/shorten`, {
+      method: 'POST',
+      json: { url: `https://example.com/${run}/visited` },
+    });
+    expect(created.status).toBe(201);
+    const code = created.body.code as string;
+    await replicated(lead);
+    const followers = running().filter((n) => n !== lead);
+    const plan: Array<[NodeProcess, number]> = [
+      [lead, 5],
+      ...followers.map((f, i): [NodeProcess, number] => [f, 3 + 4 * i]),
+    ];
+    const expected = plan.reduce((sum, [, times]) => sum + times, 0);
+
+    const proposedBefore = await batchesProposed(lead);
+    const dayBefore = new Date().toISOString().slice(0, 10);
+    await Promise.all(
+      plan.map(async ([node, times]) => {
+        for (let i = 0; i < times; i++) {
+          // GET and HEAD both count; each is a redirect served by that node.
+          const res = await call(`${node.url}/${code}`, { method: i % 2 === 0 ? 'GET' : 'HEAD' });
+          expect(res.status, `visit ${i} on node ${node.spec.id}`).toBe(307);
+        }
+      }),
+    );
+    const today = new Date().toISOString().slice(0, 10);
+
+    // Each node sends its counts every 200 ms (followers through the leader); every node then
+    // applies the merged entries. Poll until all agree, then check the numbers are exact.
+    const views = await waitFor(
+      `visits of ${code} to reach ${expected} on every node`,
+      async () => {
+        const metas = await Promise.all(running().map((n) => call(`${n.url}/api/urls/${code}`)));
+        const totals = metas.map((m) => (m.body.visits as { total?: number } | undefined)?.total ?? -1);
+        return totals.every((t) => t >= expected) ? metas : undefined;
+      },
+      15_000,
+      50,
+    );
+    for (const [i, meta] of views.entries()) {
+      const visits = meta.body.visits as { total: number; byDay: Record<string, number> };
+      expect(visits.total, `total on node ${running()[i]!.spec.id}`).toBe(expected);
+      if (dayBefore === today) expect(visits.byDay).toEqual({ [today]: expected });
+      else expect(Object.values(visits.byDay).reduce((a, b) => a + b, 0)).toBe(expected); // midnight UTC passed
+    }
+
+    // The merge went through the leader's log, in batches: far fewer entries than visits.
+    const proposed = (await batchesProposed(lead)) - proposedBefore;
+    expect(proposed).toBeGreaterThanOrEqual(1);
+    expect(proposed).toBeLessThan(expected);
   });
 
   it('Idempotency-Key: a retry on the new leader after kill -9 of the old one returns the first result, once', async () => {

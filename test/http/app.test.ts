@@ -14,7 +14,7 @@ afterEach(async () => {
 
 describe('unknown routes', () => {
   it.each([
-    ['GET', '/'],
+    ['GET', '/a/b'],
     ['GET', '/a/b/c'],
     ['POST', '/api/urls'],
     ['DELETE', '/cluster/members'],

@@ -144,6 +144,7 @@ describe('GET /api/urls/:code', () => {
       url: record.url,
       shortUrl: `${PUBLIC_URL}/Ab3_x-Z`,
       createdAt: '2024-01-02T03:04:05.006Z',
+      visits: { total: 0, byDay: {} },
     });
   });
 

@@ -23,7 +23,7 @@ export async function startApp(
   const node = new FakeNode();
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const app = createHttpApp({ node, logger, publicUrl: PUBLIC_URL + '/', ...options });
+  const app = createHttpApp({ node, visits: node, logger, publicUrl: PUBLIC_URL + '/', ...options });
   const server: Server = createServer(app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

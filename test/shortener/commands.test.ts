@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeError, decodeCommand, encodeCommand, type UrlCommand } from '../../src/shortener/commands.js';
+import {
+  DecodeError,
+  decodeCommand,
+  encodeCommand,
+  type UrlCommand,
+  type VisitsCommand,
+} from '../../src/shortener/commands.js';
 
 const sample: UrlCommand = {
   type: 'create',
@@ -184,6 +190,75 @@ describe('new command types (aliases, expiry, idempotency keys, delete, purge)',
           /cannot decode command/,
         );
       }
+    }
+  });
+});
+
+describe('the visits command (type 5)', () => {
+  const batch: UrlCommand = {
+    type: 'visits',
+    origin: 3,
+    session: 0xfedcba98,
+    seq: 17,
+    visits: [
+      { code: 'abc1234', createdAt: 1_700_000_000_123, day: 20_413, count: 5 },
+      { code: 'my-alias_ü', createdAt: 0, day: 0, count: 0xffffffff },
+      { code: 'x'.repeat(255), createdAt: -1.5, day: 100_000_000, count: 1 },
+    ],
+  };
+  const bytes = Buffer.from(encodeCommand(batch));
+
+  it('round-trips, with its batch id and every count', () => {
+    expect(decodeCommand(bytes)).toEqual(batch);
+    expect(bytes[1]).toBe(5);
+    expect(bytes.readUInt32BE(2)).toBe(3); // origin
+    expect(bytes.readUInt32BE(6)).toBe(0xfedcba98); // session
+    expect(bytes.readDoubleBE(10)).toBe(17); // seq
+    expect(bytes.readUInt32BE(18)).toBe(3); // number of counts
+  });
+
+  it('is compact: 22 bytes of framing, then 17 bytes plus the code per count', () => {
+    const one = encodeCommand({ ...batch, visits: [batch.visits[0]!] } as UrlCommand);
+    expect(one.byteLength).toBe(22 + 17 + 'abc1234'.length);
+  });
+
+  it.each<[string, (cmd: VisitsCommand) => void, RegExp]>([
+    ['origin 0', (c) => (c.origin = 0), /origin/],
+    ['an origin over 32 bits', (c) => (c.origin = 2 ** 32), /origin/],
+    ['a negative session', (c) => (c.session = -1), /session/],
+    ['seq 0', (c) => (c.seq = 0), /seq/],
+    ['a fractional seq', (c) => (c.seq = 1.5), /seq/],
+    ['an empty batch', (c) => (c.visits = []), /1\.\.2\^32-1 counts/],
+    ['count 0', (c) => (c.visits[0]!.count = 0), /count/],
+    ['a day past what a Date can show', (c) => (c.visits[0]!.day = 100_000_001), /day/],
+    ['a negative day', (c) => (c.visits[0]!.day = -1), /day/],
+    ['a NaN createdAt', (c) => (c.visits[0]!.createdAt = NaN), /createdAt/],
+    ['an empty code', (c) => (c.visits[0]!.code = ''), /code must be 1\.\.255 bytes/],
+  ])('refuses to encode %s', (_name, spoil, message) => {
+    const cmd = structuredClone(batch) as VisitsCommand;
+    spoil(cmd);
+    expect(() => encodeCommand(cmd)).toThrow(message);
+  });
+
+  it.each([
+    ['origin 0', (b: Buffer) => b.writeUInt32BE(0, 2), /origin is 0/],
+    ['seq 0', (b: Buffer) => b.writeDoubleBE(0, 10), /seq is not a positive integer/],
+    ['an empty batch', (b: Buffer) => b.writeUInt32BE(0, 18), /trailing|empty/],
+    ['a count of 0', (b: Buffer) => b.writeUInt32BE(0, 22 + 1 + 7 + 8 + 4), /count is 0/],
+    ['a day too far', (b: Buffer) => b.writeUInt32BE(100_000_001, 22 + 1 + 7 + 8), /day 100000001/],
+    ['more counts announced than sent', (b: Buffer) => b.writeUInt32BE(4, 18), /truncated/],
+  ])('rejects %s', (_name, spoil, message) => {
+    const b = Buffer.from(bytes);
+    spoil(b);
+    expect(() => decodeCommand(b)).toThrow(DecodeError);
+    expect(() => decodeCommand(b)).toThrow(message);
+  });
+
+  it('rejects every truncation', () => {
+    for (let length = 0; length < bytes.length; length++) {
+      expect(() => decodeCommand(bytes.subarray(0, length)), `length ${length}`).toThrow(
+        /cannot decode command/,
+      );
     }
   });
 });

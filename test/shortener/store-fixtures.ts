@@ -61,6 +61,8 @@ export function dumpStore(root: RootDatabase) {
     urlCodes: [...tables.urlCodes.getRange()].map(({ key, value }) => ({ key, value })),
     expiry: [...tables.expiry.getRange()].map(({ key, value }) => ({ key, value })),
     idempotency: [...tables.idempotency.getRange()].map(({ key, value }) => ({ key, value })),
+    visits: [...tables.visits.getRange()].map(({ key, value }) => ({ key, value })),
+    visitBatches: [...tables.visitBatches.getRange()].map(({ key, value }) => ({ key, value })),
     meta: [...tables.meta.getRange()].map(({ key, value }) => ({ key, value })),
   };
 }

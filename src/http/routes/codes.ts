@@ -4,12 +4,15 @@
 // leader) with this node's clock, so every node answers 410 from that instant on, until a
 // replicated purge removes the record (then 404). DELETE /api/urls/:code is a write (leader only,
 // API key when one is set): afterwards the code is unknown (404) on every node.
+// Every redirect served is counted (VisitsApi.recordVisit: a Map increment, sent to the leader in
+// batches), and GET /api/urls/:code shows the replicated totals as `visits`.
 // Register these last: every fixed route (healthz, cluster, shorten, api) must win over /:code.
 import type { Express, RequestHandler, Response } from 'express';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
 import { isExpired, type NodeApi, type UrlRecord } from '../node-api.js';
 import type { ShortUrlOf } from '../short-url.js';
+import type { VisitsApi } from '../visits-api.js';
 import { isReservedCode } from '../../shortener/code-generator.js';
 
 /** What a code may look like; anything else cannot exist, so it is a 404 without a lookup. */
@@ -66,10 +69,12 @@ export interface CodeRouteDeps {
   redirectStatus: 301 | 302 | 307 | 308;
   /** max-age of a permanent redirect to a URL without an expiry. */
   permanentMaxAgeSeconds: number;
+  /** When given, redirects are counted and the metadata shows the statistics. */
+  visits?: VisitsApi;
 }
 
 export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
-  const { node, shortUrlOf, redirectStatus } = deps;
+  const { node, shortUrlOf, redirectStatus, visits } = deps;
   if (![301, 302, 307, 308].includes(redirectStatus)) {
     throw new TypeError(`redirectStatus must be 301, 302, 307 or 308, got ${String(redirectStatus)}`);
   }
@@ -113,6 +118,7 @@ export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
       record.expiresAt === undefined ? cacheControlLasting : cacheControlExpiring,
     );
     res.end();
+    visits?.recordVisit(record.code, record.createdAt);
   };
 
   const metadata: RequestHandler = async (req, res) => {
@@ -132,6 +138,8 @@ export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
     };
     if (record.expiresAt !== undefined) body.expiresAt = new Date(record.expiresAt).toISOString();
     if (record.alias) body.alias = true;
+    // Eventually consistent: each node sends its counts every --stats-flush-interval-ms.
+    if (visits) body.visits = visits.visitsOf(record.code);
     res.json(body);
   };
 

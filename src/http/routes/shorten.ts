@@ -14,6 +14,10 @@
 // Idempotency-Key header: the first result for that key is returned again (same status and body,
 // plus Idempotent-Replayed: true) for a retry with the same request, on any leader, for
 // idempotencyTtlMs; with a different request → 422 idempotency_key_reused.
+//
+// Abuse limits: only http and https URLs (validateLongUrl), never a host on the blocklist or a
+// subdomain of one (403 host_blocked), bodies up to maxBodyBytes (413), and the per-client write
+// rate limit of the `access` middleware (429).
 import { createHash } from 'node:crypto';
 import type { Express, RequestHandler } from 'express';
 import { parseBody } from '../body.js';
@@ -28,6 +32,7 @@ import {
   type CreateResult,
   type NodeApi,
 } from '../node-api.js';
+import type { HostBlocklist } from '../host-blocklist.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { validateLongUrl } from '../../shortener/validate-url.js';
 import { isReservedCode, newCode } from '../../shortener/code-generator.js';
@@ -52,6 +57,8 @@ export function registerShortenRoutes(
     maxBodyBytes: number;
     access: RequestHandler;
     idempotencyTtlMs: number;
+    /** Refuses URLs whose host is blocked (or a subdomain of a blocked one). */
+    blockedHost?: HostBlocklist;
   },
 ): void {
   const { node, shortUrlOf } = deps;
@@ -68,6 +75,16 @@ export function registerShortenRoutes(
     const validation = validateLongUrl(input);
     if (!validation.ok) throw new HttpError(400, 'invalid_url', validation.message);
     const url = validation.url;
+    const blocked = deps.blockedHost?.(url);
+    if (blocked !== undefined) {
+      throw new HttpError(
+        403,
+        'host_blocked',
+        `links to ${blocked} and its subdomains cannot be shortened here`,
+        undefined,
+        { host: blocked },
+      );
+    }
     const now = Date.now();
     const options = parseOptions(req.body, now);
     const key = parseIdempotencyKey(req.headers['idempotency-key']);
