@@ -4,9 +4,10 @@
 //   [--advertise-raft HOST:PORT (ADVERTISE_RAFT_ADDR)]  [--tick-ms N (TICK_MS)]
 //   [--heartbeat-ticks N] [--election-ticks N]
 import { parseArgs } from 'node:util';
-import { REDIRECT_STATUSES, type RedirectStatus } from '../src/http/app.js';
+import { REDIRECT_STATUSES, type AbuseLimits, type RedirectStatus } from '../src/http/app.js';
+import { normalizeBlockedHosts } from '../src/http/host-blocklist.js';
 import { createLogger } from '../src/logger.js';
-import { DEFAULT_TIMING } from '../src/node/runtime.js';
+import { DEFAULT_COMPACTION, DEFAULT_TIMING } from '../src/node/runtime.js';
 import { startNode } from '../src/server.js';
 
 const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:PORT --data DIR [--join URL]
@@ -34,6 +35,21 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --expired-retention-ms N  how long an expired code answers 410 before it is purged, then 404
                          (EXPIRED_RETENTION_MS, default 3600000)
   --idempotency-ttl-ms N how long an Idempotency-Key is remembered (IDEMPOTENCY_TTL_MS, default 86400000)
+  --snapshot-entries N   compact the Raft log once N entries were applied since the last compaction
+                         (SNAPSHOT_ENTRIES, default ${DEFAULT_COMPACTION.thresholdEntries})
+  --snapshot-bytes N     ... or once N bytes of entries were written since it (SNAPSHOT_BYTES, default ${DEFAULT_COMPACTION.thresholdBytes})
+  --snapshot-catchup-entries N  entries kept behind the compaction point for slow followers
+                         (SNAPSHOT_CATCHUP_ENTRIES, default ${DEFAULT_COMPACTION.catchUpEntries})
+  --snapshot-chunk-bytes N  bytes per InstallSnapshot chunk (SNAPSHOT_CHUNK_BYTES, default 262144)
+  --restore-from FILE    with an empty --data: start a new one-node cluster holding the URLs of this backup
+                         (a file from GET /cluster/snapshot); others then --join it (RESTORE_FROM)
+  --wal-segment-bytes N  WAL segment size; compaction deletes whole segments (WAL_SEGMENT_BYTES, default 67108864)
+  --stats-flush-interval-ms N  how often a node sends the visits it counted to the leader, one batch
+                         (one Raft entry) each time (STATS_FLUSH_INTERVAL_MS, default 1000)
+  --blocked-hosts H,H    hosts POST /shorten refuses, with their subdomains (BLOCKED_HOSTS)
+  --write-rate-limit N   writes per second per client (IP, and API key when set), a token bucket;
+                         over it: 429 (WRITE_RATE_LIMIT, default off)
+  --write-rate-burst N   writes a client may make at once (WRITE_RATE_BURST, default the rate rounded up)
   LOG_LEVEL              pino level (default info)`;
 
 function fail(message: string): never {
@@ -64,6 +80,31 @@ function redirectStatus(value: string | undefined): RedirectStatus | undefined {
   return n as RedirectStatus;
 }
 
+function parseAbuseLimits(
+  blocked: string | undefined,
+  rate: string | undefined,
+  burst: string | undefined,
+): AbuseLimits {
+  const limits: AbuseLimits = {};
+  if (blocked) {
+    try {
+      limits.blockedHosts = normalizeBlockedHosts(blocked.split(','));
+    } catch (err) {
+      fail(`--blocked-hosts: ${(err as Error).message}`);
+    }
+  }
+  if (rate !== undefined && rate !== '') {
+    const perSecond = Number(rate);
+    if (!Number.isFinite(perSecond) || perSecond <= 0) {
+      fail(`--write-rate-limit must be a positive number, got "${rate}"`);
+    }
+    limits.writeRateLimit = { perSecond, burst: positiveInt(burst, '--write-rate-burst') };
+  } else if (burst) {
+    fail('--write-rate-burst needs --write-rate-limit');
+  }
+  return limits;
+}
+
 const { values } = parseArgs({
   options: {
     id: { type: 'string' },
@@ -86,6 +127,16 @@ const { values } = parseArgs({
     'purge-interval-ms': { type: 'string' },
     'expired-retention-ms': { type: 'string' },
     'idempotency-ttl-ms': { type: 'string' },
+    'snapshot-entries': { type: 'string' },
+    'snapshot-bytes': { type: 'string' },
+    'snapshot-catchup-entries': { type: 'string' },
+    'snapshot-chunk-bytes': { type: 'string' },
+    'wal-segment-bytes': { type: 'string' },
+    'restore-from': { type: 'string' },
+    'stats-flush-interval-ms': { type: 'string' },
+    'blocked-hosts': { type: 'string' },
+    'write-rate-limit': { type: 'string' },
+    'write-rate-burst': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -115,6 +166,24 @@ const tlsCa = values['tls-ca'] ?? (env.TLS_CA || undefined);
 const tlsGiven = [tlsCert, tlsKey, tlsCa].filter((v) => v !== undefined).length;
 if (tlsGiven !== 0 && tlsGiven !== 3) fail('--tls-cert, --tls-key and --tls-ca go together');
 const tls = tlsGiven === 3 ? { certFile: tlsCert!, keyFile: tlsKey!, caFile: tlsCa! } : undefined;
+const compaction = {
+  thresholdEntries:
+    positiveInt(values['snapshot-entries'] ?? env.SNAPSHOT_ENTRIES, '--snapshot-entries') ??
+    DEFAULT_COMPACTION.thresholdEntries,
+  thresholdBytes:
+    positiveInt(values['snapshot-bytes'] ?? env.SNAPSHOT_BYTES, '--snapshot-bytes') ??
+    DEFAULT_COMPACTION.thresholdBytes,
+  catchUpEntries:
+    nonNegativeInt(
+      values['snapshot-catchup-entries'] ?? env.SNAPSHOT_CATCHUP_ENTRIES,
+      '--snapshot-catchup-entries',
+    ) ?? DEFAULT_COMPACTION.catchUpEntries,
+};
+const abuseLimits = parseAbuseLimits(
+  values['blocked-hosts'] ?? env.BLOCKED_HOSTS,
+  values['write-rate-limit'] ?? env.WRITE_RATE_LIMIT,
+  values['write-rate-burst'] ?? env.WRITE_RATE_BURST,
+);
 const logger = createLogger(nodeId);
 
 let stopping: Promise<void> | undefined;
@@ -154,6 +223,18 @@ try {
       values['idempotency-ttl-ms'] ?? env.IDEMPOTENCY_TTL_MS,
       '--idempotency-ttl-ms',
     ),
+    compaction,
+    snapshotChunkBytes: positiveInt(
+      values['snapshot-chunk-bytes'] ?? env.SNAPSHOT_CHUNK_BYTES,
+      '--snapshot-chunk-bytes',
+    ),
+    restoreFrom: values['restore-from'] ?? (env.RESTORE_FROM || undefined),
+    walSegmentBytes: positiveInt(values['wal-segment-bytes'] ?? env.WAL_SEGMENT_BYTES, '--wal-segment-bytes'),
+    statsFlushIntervalMs: positiveInt(
+      values['stats-flush-interval-ms'] ?? env.STATS_FLUSH_INTERVAL_MS,
+      '--stats-flush-interval-ms',
+    ),
+    abuseLimits,
     logger,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

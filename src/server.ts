@@ -5,21 +5,31 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createHttpApp, type RedirectStatus } from './http/app.js';
+import { createHttpApp, type AbuseLimits, type RedirectStatus } from './http/app.js';
 import { discoverCluster, requestJoin } from './node/join-client.js';
 import { encodeMemberContext } from './node/members.js';
-import { DEFAULT_TIMING, RaftRuntime, type RuntimeTiming } from './node/runtime.js';
+import {
+  DEFAULT_COMPACTION,
+  DEFAULT_TIMING,
+  RaftRuntime,
+  type CompactionPolicy,
+  type RuntimeTiming,
+} from './node/runtime.js';
 import { join } from 'node:path';
 import {
   NodeMetaStore,
   openNodeDatabase,
   WalLogStore,
+  type LoadedWalState,
   type Member,
   type NodeIdentity,
 } from './node/storage/index.js';
 import { GrpcTransport } from './node/transport/grpc-transport.js';
 import { bootstrapState, type PersistedState } from './raft/index.js';
+import { SnapshotFiles } from './shortener/snapshot/snapshot-files.js';
 import { UrlStore, type ApplyOutcome } from './shortener/url-store.js';
+import { finishInterruptedInstall } from './snapshot-recovery.js';
+import { bootstrapFromBackup } from './restore-backup.js';
 import { UrlService } from './url-service.js';
 import { isLoopback } from './common/loopback.js';
 import { loadTlsMaterial, type TlsFiles } from './common/tls.js';
@@ -54,6 +64,18 @@ export interface NodeConfig {
   expiredRetentionMs?: number;
   /** How long an Idempotency-Key is remembered (default 24 h). */
   idempotencyTtlMs?: number;
+  /** How often this node sends its visit counts to the leader (default 1 s). */
+  statsFlushIntervalMs?: number;
+  /** Blocked hosts and the per-client write rate limit of the HTTP API (none by default). */
+  abuseLimits?: AbuseLimits;
+  /** When to compact the Raft log (default DEFAULT_COMPACTION). */
+  compaction?: CompactionPolicy;
+  /** Bytes per InstallSnapshot chunk (default 256 KiB). */
+  snapshotChunkBytes?: number;
+  /** A backup file: an empty data dir starts a new one-node cluster holding its URLs. */
+  restoreFrom?: string;
+  /** Size at which a WAL segment is closed (default 64 MiB); compaction frees whole segments. */
+  walSegmentBytes?: number;
   logger: Logger;
 }
 
@@ -94,11 +116,15 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   };
 
   enforceProtectedMode(config, log);
+  if (config.join && config.restoreFrom) {
+    throw new Error('--join and --restore-from exclude each other: a restore starts a new cluster');
+  }
 
   const root = openNodeDatabase(config.dataDir);
   // Opening the WAL repairs a torn tail (an unfinished write) and refuses a corrupt log.
   const logStore = await WalLogStore.open(join(config.dataDir, 'wal'), {
     logger: log.child({ component: 'wal' }),
+    segmentBytes: config.walSegmentBytes,
   });
   const metaStore = new NodeMetaStore(root);
   const urlStore = new UrlStore(root);
@@ -116,14 +142,32 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     identity = { nodeId: config.nodeId, clusterId: found.clusterId };
     joinLeaderUrl = found.leaderUrl;
     log.info({ clusterId: found.clusterId, leaderUrl: found.leaderUrl }, 'joining an existing cluster');
+  } else if (!identity && config.restoreFrom) {
+    identity = await bootstrapFromBackup({
+      file: config.restoreFrom,
+      self,
+      urlStore,
+      logStore,
+      metaStore,
+      logger: log,
+    });
   } else if (!identity) {
     identity = await bootstrapNewCluster(config.nodeId, self, logStore, metaStore);
     log.info({ clusterId: identity.clusterId }, 'bootstrapped a new one-node cluster');
-  } else if (config.join) {
-    log.info('data dir already holds a cluster member: restarting it and ignoring --join');
+  } else if (config.join || config.restoreFrom) {
+    log.info('data dir already holds a cluster member: restarting it and ignoring --join/--restore-from');
   }
 
-  const initialState = loadPersistedState(logStore, metaStore, urlStore);
+  const loaded = logStore.load();
+  const snapshotFiles = new SnapshotFiles(join(config.dataDir, 'snapshots'), urlStore, identity.clusterId);
+  await finishInterruptedInstall({
+    snapshot: loaded.snapshot,
+    urlStore,
+    snapshotFiles,
+    metaStore,
+    logger: log,
+  });
+  const initialState = persistedState(loaded, metaStore, urlStore);
   const members = metaStore.getMembership()?.members ?? [];
   log.info(
     {
@@ -146,6 +190,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     logger: log, // the transport tags its own lines (component: raft-transport)
     authToken: config.clusterToken,
     tls,
+    snapshotConsumer:
+      () =>
+      (incoming): Promise<void> =>
+        runtime.receiveSnapshot(incoming),
+    snapshotChunkBytes: config.snapshotChunkBytes,
   });
 
   const metricsRegistry = new Registry();
@@ -164,6 +213,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     logger: log.child({ component: 'raft' }),
     proposalTimeoutMs,
     metricsRegistry,
+    snapshots: snapshotFiles,
+    compaction: config.compaction ?? DEFAULT_COMPACTION,
     onFatal: (err) => {
       fatal = true;
       log.fatal({ err }, 'the Raft loop failed; this node cannot continue safely and exits');
@@ -185,12 +236,23 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     clusterToken: config.clusterToken,
     redirectStatus: config.redirectStatus,
     idempotencyTtlMs: config.idempotencyTtlMs,
+    visits: service,
+    ...config.abuseLimits,
   });
   service.startPurger({
     intervalMs: config.purgeIntervalMs,
     expiredRetentionMs: config.expiredRetentionMs,
     onError: (err) => log.warn({ err }, 'purge of expired entries failed; retrying at the next interval'),
     onPurged: (result) => log.info(result, 'purged expired entries'),
+  });
+  service.startVisitStats({
+    flushIntervalMs: config.statsFlushIntervalMs,
+    clusterToken: config.clusterToken,
+    ca: tls?.ca,
+    metricsRegistry,
+    // A retry during an election is routine; only a batch given up on is worth a warning.
+    onError: (err, info) =>
+      log[info.dropped ? 'warn' : 'debug']({ err, ...info }, 'visit counts not delivered'),
   });
   const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
   // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.
@@ -225,6 +287,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     readyPromise,
     async stop() {
       service.stopPurger();
+      await service.stopVisitStats();
       // Hand over first, while HTTP still answers: new writes get a 409 pointing at the new leader.
       const newLeader = await runtime.handOverLeadership(2_000);
       if (newLeader !== undefined) log.info({ newLeader }, 'leadership handed over');
@@ -277,12 +340,11 @@ async function bootstrapNewCluster(
   return identity;
 }
 
-function loadPersistedState(
-  logStore: WalLogStore,
+function persistedState(
+  loaded: LoadedWalState,
   metaStore: NodeMetaStore,
   urlStore: UrlStore,
 ): PersistedState {
-  const loaded = logStore.load();
   const membership = metaStore.getMembership();
   return {
     hardState: loaded.hardState,

@@ -1,6 +1,8 @@
-// The node as the HTTP layer sees it (NodeApi): URL-store commands proposed through Raft, local
-// reads from the store, cluster status and membership. It translates runtime errors into the
-// HTTP layer's typed errors (409 not-leader, 503, 504, ...).
+// The node as the HTTP layer sees it (NodeApi, VisitsApi): URL-store commands proposed through
+// Raft, local reads from the store, cluster status and membership, and visit statistics (counted
+// here, batched to the leader by a VisitFlusher). It translates runtime errors into the HTTP
+// layer's typed errors (409 not-leader, 503, 504, ...).
+import type { Registry } from 'prom-client';
 import {
   ALIAS_TAKEN,
   CODE_TAKEN,
@@ -17,12 +19,18 @@ import {
   type NodeApi,
   type UrlRecord,
 } from './http/node-api.js';
+import type { VisitBatchOutcome, VisitsApi, VisitSummary } from './http/visits-api.js';
 import { ProposalDroppedError, RuntimeStoppedError } from './node/errors.js';
 import type { RaftRuntime } from './node/runtime.js';
 import { DeadlineError } from './node/waiters.js';
 import { NotLeaderError as RaftNotLeaderError, ProposalRejectedError, Role } from './raft/index.js';
-import { encodeCommand, type CreateCommand } from './shortener/commands.js';
+import { encodeCommand, type CreateCommand, type VisitsCommand } from './shortener/commands.js';
 import type { ApplyResult, PurgeResult, UrlStore } from './shortener/url-store.js';
+import { summarizeVisits } from './shortener/visit-stats.js';
+import { batchForwarder } from './visits/forward-batch.js';
+import { VisitCounter } from './visits/visit-counter.js';
+import { VisitFlusher } from './visits/visit-flusher.js';
+import { VisitMetrics } from './visits/visit-metrics.js';
 
 export interface PurgerOptions {
   /** How often the leader looks for expired records and keys. Default 60 s. */
@@ -43,10 +51,25 @@ export const DEFAULT_EXPIRED_RETENTION_MS = 60 * 60_000;
 /** Several purge entries in a row at most per interval, so a backlog cannot crowd out client writes. */
 const MAX_PURGES_PER_ROUND = 20;
 
-export class UrlService implements NodeApi {
+export interface VisitStatsOptions {
+  /** How often this node sends what it counted (one batch, one Raft entry). Default 1 s. */
+  flushIntervalMs?: number;
+  /** Sent with batches forwarded to the leader (POST /cluster/visits is a cluster endpoint). */
+  clusterToken?: string;
+  /** The cluster CA, when the API is HTTPS. */
+  ca?: Buffer;
+  metricsRegistry?: Registry;
+  /** Told about a batch that could not be delivered (kept for a retry, or dropped). */
+  onError?: (err: unknown, info: { seq: number; visits: number; attempts: number; dropped: boolean }) => void;
+}
+
+export class UrlService implements NodeApi, VisitsApi {
   private ready = false;
   private purgeTimer: NodeJS.Timeout | undefined;
   private purging = false;
+  private readonly visitCounter = new VisitCounter();
+  private visitFlusher: VisitFlusher | undefined;
+  private visitMetrics: VisitMetrics | undefined;
 
   constructor(
     private readonly runtime: RaftRuntime<ApplyResult>,
@@ -151,6 +174,69 @@ export class UrlService implements NodeApi {
     this.purgeTimer = undefined;
   }
 
+  /** The redirect hot path: a Map increment; the flusher sends the counts later. */
+  recordVisit(code: string, createdAt: number): void {
+    this.visitCounter.record(code, createdAt);
+  }
+
+  visitsOf(code: string): VisitSummary {
+    return summarizeVisits(this.store.visits(code), Date.now());
+  }
+
+  acceptVisitBatch(batch: VisitsCommand): Promise<VisitBatchOutcome> {
+    return this.proposeVisits(batch);
+  }
+
+  /**
+   * Starts sending this node's visit counts every flushIntervalMs: proposed here while this node
+   * leads, forwarded to the leader (POST /cluster/visits) otherwise.
+   */
+  startVisitStats(options: VisitStatsOptions = {}): void {
+    this.visitFlusher?.stop();
+    if (options.metricsRegistry && !this.visitMetrics) {
+      this.visitMetrics = new VisitMetrics(options.metricsRegistry);
+    }
+    const forward = batchForwarder({ clusterToken: options.clusterToken, ca: options.ca });
+    this.visitFlusher = new VisitFlusher({
+      counter: this.visitCounter,
+      origin: this.runtime.nodeId,
+      intervalMs: options.flushIntervalMs,
+      metrics: this.visitMetrics,
+      onError: options.onError,
+      deliver: async (batch) => {
+        if (this.runtime.role === Role.Leader) {
+          await this.proposeVisits(batch);
+          return;
+        }
+        const leaderUrl = this.runtime.member(this.runtime.leaderId)?.httpUrl;
+        if (!leaderUrl) throw new UnavailableError('no leader is known');
+        await forward(leaderUrl, batch);
+      },
+    });
+    this.visitFlusher.start();
+  }
+
+  /** Stops the flusher after one last attempt to send what was counted (bounded by waitMs). */
+  async stopVisitStats(waitMs = 500): Promise<void> {
+    const flusher = this.visitFlusher;
+    if (!flusher) return;
+    flusher.stop();
+    this.visitFlusher = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([flusher.flush(), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
+  }
+
+  private async proposeVisits(batch: VisitsCommand): Promise<VisitBatchOutcome> {
+    const data = encodeCommand(batch);
+    this.visitMetrics?.batchesProposed.inc();
+    const result = await this.translate(() => this.runtime.propose(data));
+    if (!result || !('visitBatch' in result)) {
+      throw new Error('the state machine returned no visits result for a visits command');
+    }
+    return { applied: result.visitBatch === 'applied', counted: result.counted };
+  }
+
   lookup(code: string): UrlRecord | undefined {
     return this.store.get(code);
   }
@@ -172,7 +258,18 @@ export class UrlService implements NodeApi {
       leaderUrl: leader?.httpUrl || null,
       commitIndex: st.commitIndex,
       appliedIndex: this.runtime.appliedIndex,
+      snapshotIndex: this.runtime.snapshotIndex,
       members: this.memberInfos(st),
+    };
+  }
+
+  backup(): { index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void } {
+    const snapshot = this.runtime.captureSnapshot();
+    return {
+      index: snapshot.meta.index,
+      term: snapshot.meta.term,
+      bytes: snapshot.bytes,
+      close: snapshot.close,
     };
   }
 

@@ -3,17 +3,24 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { requireApiKey, requireClusterAccess } from './auth.js';
+import { requireClusterAccess } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFound } from './error-middleware.js';
+import { hostBlocklist } from './host-blocklist.js';
 import { httpMetricsMiddleware, registerMetricsRoute } from './metrics.js';
 import type { NodeApi } from './node-api.js';
+import { registerOpenApiRoute } from './openapi.js';
 import { requestLogger } from './request-log.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { registerCodeRoutes } from './routes/codes.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerShortenRoutes } from './routes/shorten.js';
+import { registerWebRoutes } from './routes/web.js';
+import { registerVisitRoutes } from './routes/visits.js';
+import type { WriteRateLimit } from './rate-limit.js';
 import { shortUrlBuilder } from './short-url.js';
+import type { VisitsApi } from './visits-api.js';
+import { guardWrites } from './write-guard.js';
 
 export interface HttpAppOptions {
   node: NodeApi;
@@ -36,7 +43,16 @@ export interface HttpAppOptions {
   permanentRedirectMaxAgeSeconds?: number;
   /** How long the cluster remembers an Idempotency-Key. Default 24 h. */
   idempotencyTtlMs?: number;
+  /** When given, redirects are counted, metadata shows visits, and POST /cluster/visits takes batches. */
+  visits?: VisitsApi;
+  /** POST /shorten refuses these hosts and their subdomains (403 host_blocked). */
+  blockedHosts?: readonly string[];
+  /** Per-client token bucket on writes (429 rate_limited); none by default. */
+  writeRateLimit?: WriteRateLimit;
 }
+
+/** The abuse limits a node passes through from its flags. */
+export type AbuseLimits = Pick<HttpAppOptions, 'blockedHosts' | 'writeRateLimit'>;
 
 export type RedirectStatus = 301 | 302 | 307 | 308;
 export const REDIRECT_STATUSES: readonly RedirectStatus[] = [301, 302, 307, 308];
@@ -63,14 +79,20 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
 
   // Fixed paths before /:code, which takes any single segment.
   registerHealthRoutes(app, { node });
-  registerClusterRoutes(app, { node, maxBodyBytes, access: requireClusterAccess(options.clusterToken) });
-  const writeAccess = requireApiKey(options.apiKey);
+  registerOpenApiRoute(app, options.publicUrl);
+  // Before the shorten routes: it answers browsers' form posts to /shorten with a page.
+  registerWebRoutes(app, { node, apiKeyRequired: options.apiKey !== undefined });
+  const clusterAccess = requireClusterAccess(options.clusterToken);
+  registerClusterRoutes(app, { node, maxBodyBytes, access: clusterAccess });
+  if (options.visits) registerVisitRoutes(app, { visits: options.visits, access: clusterAccess });
+  const writeAccess = guardWrites({ apiKey: options.apiKey, rateLimit: options.writeRateLimit });
   registerShortenRoutes(app, {
     node,
     shortUrlOf,
     maxBodyBytes,
     access: writeAccess,
     idempotencyTtlMs: options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
+    blockedHost: hostBlocklist(options.blockedHosts ?? []),
   });
   registerCodeRoutes(app, {
     node,
@@ -78,6 +100,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     access: writeAccess,
     redirectStatus: options.redirectStatus ?? 302,
     permanentMaxAgeSeconds: options.permanentRedirectMaxAgeSeconds ?? 86_400,
+    visits: options.visits,
   });
 
   app.use(notFound);

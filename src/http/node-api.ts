@@ -55,6 +55,8 @@ export interface ClusterStatus {
   leaderUrl: string | null;
   commitIndex: number;
   appliedIndex: number;
+  /** The log is compacted up to here: its first entry is the next one. */
+  snapshotIndex: number;
   members: MemberInfo[];
 }
 
@@ -84,6 +86,11 @@ export interface NodeApi {
   addMember(request: JoinRequest): Promise<MemberInfo[]>;
   /** Leader only: removes a member. Resolves with the membership. */
   removeMember(id: number): Promise<MemberInfo[]>;
+  /**
+   * A consistent snapshot of this node's URL store (a backup): its Raft index and its bytes in the
+   * snapshot file format. The caller must close() it, also when the transfer breaks.
+   */
+  backup(): { index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void };
   /** Knows a leader and has applied what it was behind at start or join. */
   isReady(): boolean;
 }

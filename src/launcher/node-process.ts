@@ -28,6 +28,7 @@ export interface StatusSnapshot {
   leaderUrl: string | null;
   commitIndex: number;
   appliedIndex: number;
+  snapshotIndex: number;
   members: Array<{ id: number; httpUrl: string; raftAddr: string; voter: boolean; matchIndex?: number }>;
 }
 

@@ -19,9 +19,35 @@ export class RaftMetrics {
   readonly fsyncLatency: Histogram;
   readonly applyBatchSize: Histogram;
   readonly persistBatchSize: Histogram;
+  readonly snapshotsSent: Counter;
+  readonly snapshotBytesSent: Counter;
+  readonly snapshotsFailed: Counter;
+  readonly snapshotsInstalled: Counter;
+  readonly compactions: Counter;
 
-  constructor(registry: Registry, status: () => RaftStatus & { appliedIndex: number }) {
+  constructor(
+    registry: Registry,
+    status: () => RaftStatus & { appliedIndex: number; snapshotIndex: number },
+  ) {
     const registers = [registry];
+    const counter = (name: string, help: string) => new Counter({ name, help, registers });
+    this.snapshotsSent = counter(
+      'raft_snapshots_sent_total',
+      'Snapshots streamed to followers and stored by them.',
+    );
+    this.snapshotBytesSent = counter(
+      'raft_snapshot_bytes_sent_total',
+      'Bytes of snapshots streamed to followers.',
+    );
+    this.snapshotsFailed = counter(
+      'raft_snapshots_failed_total',
+      'Snapshot transfers to followers that failed.',
+    );
+    this.snapshotsInstalled = counter(
+      'raft_snapshots_installed_total',
+      'Snapshots from the leader installed here.',
+    );
+    this.compactions = counter('raft_log_compactions_total', 'Times this node compacted its log.');
     this.proposals = new Counter({
       name: 'raft_proposals_total',
       help: 'Commands proposed on this node as leader.',
@@ -91,6 +117,11 @@ export class RaftMetrics {
     simple('raft_commit_index', 'Highest log index known committed.', (s) => s.commitIndex);
     simple('raft_applied_index', 'Highest log index applied to the URL store.', (s) => s.appliedIndex);
     simple('raft_last_index', "Last index in this node's log.", (s) => s.lastIndex);
+    simple(
+      'raft_snapshot_index',
+      'Index the log is compacted to (its first entry follows it).',
+      (s) => s.snapshotIndex,
+    );
     new Gauge({
       name: 'raft_peer_match_index',
       help: 'Leader only: highest index known replicated on each peer.',

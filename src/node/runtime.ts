@@ -8,7 +8,9 @@ import type { Registry } from 'prom-client';
 import {
   ConfChangeType,
   decodeConfChange,
+  emptyMessage,
   EntryType,
+  MessageType,
   NONE,
   RaftNode,
   Role,
@@ -20,6 +22,7 @@ import {
   type RaftConfig,
   type RaftStatus,
   type ReadState,
+  type SnapshotMeta,
   type SoftState,
 } from '../raft/index.js';
 import { ProposalDroppedError, RuntimeStoppedError } from './errors.js';
@@ -39,16 +42,74 @@ export interface StateMachine<R> {
   ): Array<{ index: number; result: R }>;
   /** Writes everything applied so far to disk (called when stopping). */
   flush(): Promise<void>;
+  /** The applied index as of the last write to disk: the log must keep every entry after it. */
+  readonly durableAppliedIndex: number;
 }
+
+/** The state machine's snapshots, as the runtime uses them (the format is the store's business). */
+export interface SnapshotStore {
+  /** A consistent capture of the durable state at `index`; close() when done. */
+  capture(): {
+    readonly index: number;
+    bytes(description: {
+      term: number;
+      confState: SnapshotMeta['confState'];
+      members: Member[];
+    }): AsyncIterable<Uint8Array>;
+    close(): void;
+  };
+  /** Verifies and durably stores an incoming snapshot that must describe `expected`. */
+  receive(
+    expected: SnapshotMeta,
+    data: AsyncIterable<Uint8Array>,
+  ): Promise<{ path: string; header: { members: Member[] } }>;
+  /** Replaces the state machine's contents with a stored snapshot; durable when it resolves. */
+  install(path: string): Promise<unknown>;
+  /** Deletes stored snapshots except `keep`. */
+  discardAllExcept(keep?: string): Promise<void>;
+}
+
+export interface CapturedSnapshot {
+  meta: SnapshotMeta;
+  /** The snapshot file's bytes, generated lazily from one read transaction; iterate once. */
+  bytes: AsyncIterable<Uint8Array>;
+  close(): void;
+}
+
+/** When a node compacts its log (each node decides alone, as in etcd). */
+export interface CompactionPolicy {
+  /** Compact once this many entries are applied since the last compaction ... */
+  thresholdEntries: number;
+  /** ... or this many bytes of entry data were written since it. */
+  thresholdBytes: number;
+  /** Entries kept behind the compaction point, so a briefly lagging follower needs no snapshot. */
+  catchUpEntries: number;
+}
+
+export const DEFAULT_COMPACTION: CompactionPolicy = {
+  thresholdEntries: 100_000,
+  thresholdBytes: 256 * 1024 * 1024,
+  catchUpEntries: 10_000,
+};
 
 /** Where the Raft log and hard state are made durable (the WAL). */
 export interface LogStore {
   /** Resolves once `hardState` and `entries` are on disk; entries replace stored ones from entries[0]. */
   save(hardState: HardState | undefined, entries: readonly Entry[]): Promise<void>;
+  /** Durably records `snapshot` (entries up to it are gone) and frees what is ≤ throughIndex. */
+  compact(throughIndex: number, snapshot: SnapshotMeta): Promise<void>;
 }
 
 export interface MessageTransport {
   send(messages: Message[]): void;
+  /** Streams a snapshot to a peer; resolves with the bytes sent once the peer stored it. */
+  sendSnapshot?(snapshot: {
+    to: number;
+    term: number;
+    meta: SnapshotMeta;
+    source: AsyncIterable<Uint8Array>;
+    signal?: AbortSignal;
+  }): Promise<number>;
   setPeer(id: number, raftAddr: string): void;
   removePeer(id: number): void;
 }
@@ -79,6 +140,9 @@ export interface RuntimeOptions<R> {
   raftOverrides?: Partial<RaftConfig>;
   /** Where to register Prometheus metrics (none when omitted). */
   metricsRegistry?: Registry;
+  /** Snapshot capture/transfer/install; without it the log is never compacted. */
+  snapshots?: SnapshotStore;
+  compaction?: CompactionPolicy;
 }
 
 /** A learner within this many entries of the leader's last index is promoted to voter. */
@@ -122,6 +186,14 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private membershipDone: Promise<void> = Promise.resolve();
   private stopped = false;
   private failed = false;
+  /** Snapshot transfers to followers in progress, by follower id. */
+  private readonly snapshotTransfers = new Map<number, AbortController>();
+  /** A snapshot received from the leader, stored, waiting for the core to hand it out. */
+  private receivedSnapshot: { path: string; meta: SnapshotMeta; members: Member[] } | undefined;
+  private receivingSnapshot = false;
+  private compacting = false;
+  /** Entry bytes persisted since the last compaction (the bytes threshold). */
+  private bytesSinceCompaction = 0;
   private applied: number;
   private softState: SoftState = { leaderId: NONE, role: Role.Follower };
 
@@ -149,7 +221,11 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     );
     for (const m of this.members.list()) this.connectPeer(m);
     this.metrics = opts.metricsRegistry
-      ? new RaftMetrics(opts.metricsRegistry, () => ({ ...this.core.status(), appliedIndex: this.applied }))
+      ? new RaftMetrics(opts.metricsRegistry, () => ({
+          ...this.core.status(),
+          appliedIndex: this.applied,
+          snapshotIndex: this.core.snapshotIndex,
+        }))
       : undefined;
   }
 
@@ -163,6 +239,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    for (const transfer of this.snapshotTransfers.values()) transfer.abort();
     this.proposals.rejectAll(new RuntimeStoppedError());
     this.readIndexes.rejectAll(new RuntimeStoppedError());
     await this.loopDone;
@@ -276,6 +353,11 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     return this.applied;
   }
 
+  /** Index the log is compacted to. */
+  get snapshotIndex(): number {
+    return this.core.snapshotIndex;
+  }
+
   get leaderId(): number {
     return this.softState.leaderId;
   }
@@ -290,6 +372,223 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
 
   memberList(): Member[] {
     return this.members.list();
+  }
+
+  // ------------------------------------------------------------- snapshots and compaction
+
+  /** Sends messages; snapshot notices become snapshot transfers instead of wire messages. */
+  private sendMessages(messages: Message[]): void {
+    let others = messages;
+    if (messages.some((m) => m.type === MessageType.Snapshot)) {
+      others = [];
+      for (const m of messages) {
+        if (m.type === MessageType.Snapshot) this.startSnapshotTransfer(m.to);
+        else others.push(m);
+      }
+    }
+    if (others.length > 0) this.opts.transport.send(others);
+  }
+
+  /**
+   * The core found that follower `to` needs entries it compacted: stream it the state machine as
+   * durable now (at an index ≥ the compaction point, so the follower can go on from there), and
+   * report the outcome to the core, which then probes the follower again.
+   */
+  private startSnapshotTransfer(to: number): void {
+    const snapshots = this.opts.snapshots;
+    const transport = this.opts.transport;
+    if (this.snapshotTransfers.has(to) || this.stopped) return;
+    if (!snapshots || !transport.sendSnapshot) {
+      this.core.reportSnapshot(to, true);
+      return;
+    }
+    let capture: CapturedSnapshot;
+    try {
+      capture = this.captureSnapshot();
+    } catch (err) {
+      this.log.warn({ to, err: (err as Error).message }, 'cannot capture a snapshot; retrying later');
+      this.core.reportSnapshot(to, true);
+      return;
+    }
+    const meta = capture.meta;
+    const term = this.core.status().term;
+    const controller = new AbortController();
+    this.snapshotTransfers.set(to, controller);
+    const started = performance.now();
+    this.log.info(
+      { to, index: meta.index, term: meta.term },
+      'sending a snapshot to a follower that is behind',
+    );
+    transport
+      .sendSnapshot({
+        to,
+        term,
+        meta,
+        source: capture.bytes,
+        signal: controller.signal,
+      })
+      .then(
+        (bytes) => {
+          const ms = Math.round(performance.now() - started);
+          this.log.info({ to, index: meta.index, bytes, ms }, 'snapshot sent');
+          this.metrics?.snapshotsSent.inc();
+          this.metrics?.snapshotBytesSent.inc(bytes);
+          this.core.reportSnapshot(to, false);
+        },
+        (err: Error) => {
+          this.log.warn({ to, index: meta.index, err: err.message }, 'snapshot transfer failed; will retry');
+          this.metrics?.snapshotsFailed.inc();
+          this.core.reportSnapshot(to, true);
+        },
+      )
+      .finally(() => {
+        capture.close();
+        this.snapshotTransfers.delete(to);
+        this.schedule();
+      });
+  }
+
+  /**
+   * A consistent snapshot of the state machine as durable now, described for Raft (the entry's
+   * term and the membership at its index): what a lagging follower is sent, and what a backup is.
+   * The caller must close() it.
+   */
+  captureSnapshot(): CapturedSnapshot {
+    const snapshots = this.opts.snapshots;
+    if (!snapshots) throw new Error('this node keeps no snapshots');
+    const capture = snapshots.capture();
+    try {
+      const meta = this.core.snapshotMetaAt(capture.index);
+      return {
+        meta,
+        bytes: capture.bytes({ term: meta.term, confState: meta.confState, members: this.members.list() }),
+        close: () => capture.close(),
+      };
+    } catch (err) {
+      capture.close();
+      throw err;
+    }
+  }
+
+  /**
+   * A snapshot streamed in by the leader (called by the transport). Resolves once it is verified
+   * and stored durably, which acknowledges the transfer; installing it is then Raft's business.
+   */
+  async receiveSnapshot(incoming: {
+    from: number;
+    term: number;
+    meta: SnapshotMeta;
+    data: AsyncIterable<Uint8Array>;
+  }): Promise<void> {
+    const snapshots = this.opts.snapshots;
+    if (!snapshots || this.stopped) throw new Error('this node does not take snapshots now');
+    if (this.receivingSnapshot || this.receivedSnapshot)
+      throw new Error('a snapshot is already being received');
+    if (incoming.meta.index <= this.core.status().commitIndex) {
+      throw new Error(`snapshot at ${incoming.meta.index} is not newer than what this node has committed`);
+    }
+    this.receivingSnapshot = true;
+    try {
+      const started = performance.now();
+      const stored = await snapshots.receive(incoming.meta, incoming.data);
+      if (this.stopped) return;
+      this.log.info(
+        { from: incoming.from, index: incoming.meta.index, ms: Math.round(performance.now() - started) },
+        'received a snapshot from the leader',
+      );
+      const m = emptyMessage(MessageType.Snapshot, incoming.from, this.nodeId, incoming.term);
+      m.snapshot = incoming.meta;
+      this.core.step(m);
+      if (this.core.hasPendingSnapshot()) {
+        this.receivedSnapshot = { path: stored.path, meta: incoming.meta, members: stored.header.members };
+      } else {
+        // Stale by now (a newer leader, or entries arrived meanwhile): the core ignored it.
+        await snapshots.discardAllExcept();
+      }
+      this.schedule();
+    } finally {
+      this.receivingSnapshot = false;
+    }
+  }
+
+  /**
+   * Installs the snapshot the core handed out (Raft thesis §5.1 ordering, as in etcd): the WAL
+   * records it first (a crash after that finishes the install from the stored file at the next
+   * start), then the state machine is replaced in one LMDB transaction, then the membership.
+   */
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const snapshots = this.opts.snapshots;
+    const received = this.receivedSnapshot;
+    this.receivedSnapshot = undefined;
+    if (!snapshots || !received || received.meta.index !== meta.index || received.meta.term !== meta.term) {
+      throw new Error(`the core asked to install a snapshot at ${meta.index} that this node has not stored`);
+    }
+    const started = performance.now();
+    await this.opts.logStore.compact(meta.index, meta);
+    await snapshots.install(received.path);
+    this.replaceMembers(received.members, meta);
+    await this.opts.metaStore.setMembership({
+      confState: meta.confState,
+      members: this.members.list(),
+      appliedIndex: meta.index,
+    });
+    await snapshots.discardAllExcept();
+    this.applied = Math.max(this.applied, meta.index);
+    this.bytesSinceCompaction = 0;
+    this.metrics?.snapshotsInstalled.inc();
+    this.log.info(
+      { index: meta.index, term: meta.term, ms: Math.round(performance.now() - started) },
+      'installed a snapshot from the leader',
+    );
+    this.releaseReads();
+    this.emit('applied', this.applied);
+    this.emit('membership', this.members.list());
+  }
+
+  /** After a snapshot: the members are those of its membership, at the addresses it carries. */
+  private replaceMembers(members: Member[], meta: SnapshotMeta): void {
+    const inConf = new Set([...meta.confState.voters, ...meta.confState.learners]);
+    for (const m of this.members.list()) {
+      if (!inConf.has(m.id)) {
+        this.members.delete(m.id);
+        if (m.id !== this.nodeId) this.opts.transport.removePeer(m.id);
+      }
+    }
+    for (const m of members) {
+      if (!inConf.has(m.id)) continue;
+      this.members.set(m);
+      this.connectPeer(this.members.get(m.id)!);
+    }
+  }
+
+  /**
+   * Compacts the log once enough was applied since the last compaction: up to what the state
+   * machine has durably (never beyond: a restart replays the log from there), minus a tail kept
+   * for followers that are only a little behind.
+   */
+  private maybeCompact(): void {
+    const policy = this.opts.compaction;
+    if (!policy || !this.opts.snapshots || this.compacting || this.stopped) return;
+    const since = this.applied - this.core.snapshotIndex;
+    if (
+      since < policy.thresholdEntries + policy.catchUpEntries &&
+      this.bytesSinceCompaction < policy.thresholdBytes
+    )
+      return;
+    const target = Math.min(this.opts.stateMachine.durableAppliedIndex, this.applied) - policy.catchUpEntries;
+    if (target <= this.core.snapshotIndex) return;
+    this.compacting = true;
+    const started = performance.now();
+    const meta = this.core.compact(target);
+    this.bytesSinceCompaction = 0;
+    this.opts.logStore.compact(target, meta).then(
+      () => {
+        this.compacting = false;
+        this.metrics?.compactions.inc();
+        this.log.info({ index: target, ms: Math.round(performance.now() - started) }, 'compacted the log');
+      },
+      (err: unknown) => this.fail(err),
+    );
   }
 
   // ------------------------------------------------------------- the loop
@@ -314,7 +613,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       if (this.looping) {
         // A persist is in flight: the leader's AppendEntries need not wait for it.
         const now = this.core.drainMessages();
-        if (now.length > 0) this.opts.transport.send(now);
+        if (now.length > 0) this.sendMessages(now);
         return;
       }
       this.loopDone = this.runLoop();
@@ -326,8 +625,10 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     try {
       while (!this.stopped && this.core.hasReady()) {
         const rd = this.core.ready();
-        if (rd.messages.length > 0) this.opts.transport.send(rd.messages);
-        if (rd.snapshot) throw new Error('installing snapshots is not supported by this version');
+        if (rd.messages.length > 0) this.sendMessages(rd.messages);
+        // A snapshot from the leader replaces the log and the state machine before anything of
+        // this Ready that comes after it is persisted or acknowledged.
+        if (rd.snapshot) await this.installSnapshot(rd.snapshot);
         // A commit-index-only change need not be synced: the commit index is re-learned from the
         // leader after a restart, and the applied index is durable in the state machine.
         const saved = rd.mustSync ? this.persist(rd) : undefined;
@@ -335,7 +636,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         // apply them now, while this Ready's own entries are being written.
         if (rd.committedEntries.length > 0) this.apply(rd.committedEntries);
         if (saved) await saved;
-        if (rd.messagesAfterPersist.length > 0) this.opts.transport.send(rd.messagesAfterPersist);
+        if (rd.messagesAfterPersist.length > 0) this.sendMessages(rd.messagesAfterPersist);
         this.core.advance(rd);
         if (rd.softState) this.onSoftState(rd.softState);
         for (const rs of rd.readStates) this.onReadState(rs);
@@ -351,6 +652,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     const started = performance.now();
     await this.opts.logStore.save(rd.hardState, rd.entries);
     this.metrics?.fsyncLatency.observe((performance.now() - started) / 1000);
+    for (const e of rd.entries) this.bytesSinceCompaction += e.data.byteLength;
     if (rd.entries.length > 0) this.metrics?.persistBatchSize.observe(rd.entries.length);
   }
 
@@ -404,6 +706,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.applied = Math.max(this.applied, entries[entries.length - 1].index);
     this.releaseReads();
     this.emit('applied', this.applied);
+    this.maybeCompact();
   }
 
   /** Updates the member directory and peers now; resolves once the membership is durable. */

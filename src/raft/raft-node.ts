@@ -74,6 +74,8 @@ export class RaftNode {
   /** Proposals or a commit advance happened: followers get AppendEntries at the next flush. */
   private broadcastPending = false;
   private pendingSnapshot: SnapshotMeta | undefined;
+  /** Membership as of the snapshot (log.snapshotIndex): where replays of conf changes start. */
+  private snapshotConf: ConfState;
 
   private prevHardState: HardState;
   private prevSoftState: SoftState;
@@ -107,6 +109,18 @@ export class RaftNode {
       if (e.type === EntryType.ConfChange) conf = applyConfChange(conf, decodeConfChange(e.data));
     }
     this.conf = conf;
+    // Without a snapshot, the membership "at index 0" depends on how the cluster began. A
+    // bootstrapped log (bootstrap.ts) opens with conf-change entries that add the initial members,
+    // so it describes its membership itself from index 1 and the membership before it is empty
+    // (whatever later membership the runtime passes). A cluster started without them (its first
+    // entry is the first leader's no-op) has its initial membership only in persisted.confState;
+    // an empty base there would put an empty membership in every snapshot, and a node restarted
+    // from one would never campaign or count votes again.
+    this.snapshotConf = snap
+      ? copyConf(snap.confState)
+      : persisted.entries.length > 0 && persisted.entries[0].type === EntryType.ConfChange
+        ? { voters: [], learners: [] }
+        : copyConf(persisted.confState);
     this.resetProgress();
     this.resetRandomizedElectionTimeout();
     this.prevHardState = this.hardState();
@@ -330,11 +344,60 @@ export class RaftNode {
     };
   }
 
-  /** Drops log entries up to `index`, which the runtime has captured in a snapshot. */
-  compact(index: number): void {
-    const term = this.log.term(index);
-    if (term === undefined) throw new Error(`cannot compact at ${index}: no such entry`);
-    this.log.compact(index, term);
+  /**
+   * What a snapshot of the state machine at `index` must carry: the entry's term and the
+   * membership in force once entries up to `index` are applied. `index` must lie between the last
+   * compaction and the applied index (the state machine cannot be captured anywhere else).
+   */
+  snapshotMetaAt(index: number): SnapshotMeta {
+    if (index < this.log.snapshotIndex || index > this.log.applied) {
+      throw new Error(
+        `no snapshot possible at ${index}: the log is compacted to ${this.log.snapshotIndex} and applied to ${this.log.applied}`,
+      );
+    }
+    let conf = copyConf(this.snapshotConf);
+    if (index > this.log.snapshotIndex) {
+      const range = this.log.slice(this.log.snapshotIndex + 1, index + 1, Infinity, Infinity);
+      for (const e of range) {
+        if (e.type === EntryType.ConfChange) conf = applyConfChange(conf, decodeConfChange(e.data));
+      }
+    }
+    return { index, term: this.log.term(index)!, confState: conf };
+  }
+
+  /**
+   * Drops log entries up to `index`, which the runtime has captured in a snapshot (its state
+   * machine holds everything up to at least `index` durably). Returns the snapshot's metadata,
+   * which is what the runtime must record durably too.
+   */
+  compact(index: number): SnapshotMeta {
+    const meta = this.snapshotMetaAt(index);
+    this.log.compact(index, meta.term);
+    this.snapshotConf = copyConf(meta.confState);
+    return meta;
+  }
+
+  /** Index of the latest compaction or installed snapshot (0 if none). */
+  get snapshotIndex(): number {
+    return this.log.snapshotIndex;
+  }
+
+  /**
+   * The runtime's report on a snapshot it streamed to `to` (etcd's ReportSnapshot). Either way
+   * the follower goes back to probing: after a success it answers the probe from the snapshot's
+   * index on; after a failure the probe finds it still behind and a new snapshot is sent.
+   */
+  reportSnapshot(to: NodeId, failed: boolean): void {
+    if (this.role !== Role.Leader) return;
+    const pr = this.progress.get(to);
+    if (!pr || pr.state !== ProgressState.Snapshot) return;
+    if (failed) pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+  }
+
+  /** True while a snapshot stepped in from the leader waits to be handed out in a Ready. */
+  hasPendingSnapshot(): boolean {
+    return this.pendingSnapshot !== undefined;
   }
 
   // ---------------------------------------------------------------- roles
@@ -608,12 +671,16 @@ export class RaftNode {
     if (meta.index <= this.log.committed) {
       resp.index = this.log.committed;
     } else if (this.log.matchTerm(meta.index, meta.term)) {
-      // We already have the snapshot's last entry: just fast-forward the commit index.
+      // We already have the snapshot's last entry: just fast-forward the commit index. Ack only up
+      // to it (as etcd does): entries after it may be an older leader's uncommitted tail, which
+      // this leader does not have; acking our last index would let it count us for its own
+      // entries at those indexes and commit them on a minority.
       this.log.commitTo(meta.index);
-      resp.index = this.log.lastIndex();
+      resp.index = this.log.committed;
     } else {
       this.log.restoreSnapshot(meta.index, meta.term);
-      this.conf = { voters: [...meta.confState.voters], learners: [...meta.confState.learners] };
+      this.conf = copyConf(meta.confState);
+      this.snapshotConf = copyConf(meta.confState);
       this.pendingSnapshot = meta;
       resp.index = meta.index;
     }
@@ -786,10 +853,12 @@ export class RaftNode {
   private sendSnapshotNotice(to: NodeId, pr: Progress): void {
     if (!pr.recentActive) return;
     const m = emptyMessage(MessageType.Snapshot, this.id, to, this.term);
+    // The runtime streams its state machine, captured at some index at or after this one, and
+    // describes it with snapshotMetaAt(); this meta only says "from here on, we have no entries".
     m.snapshot = {
       index: this.log.snapshotIndex,
       term: this.log.snapshotTerm,
-      confState: { voters: [...this.conf.voters], learners: [...this.conf.learners] },
+      confState: copyConf(this.snapshotConf),
     };
     pr.becomeSnapshot(this.log.snapshotIndex);
     this.send(m);
@@ -855,6 +924,10 @@ export class RaftNode {
   private softState(): SoftState {
     return { leaderId: this.leaderId, role: this.role };
   }
+}
+
+function copyConf(c: ConfState): ConfState {
+  return { voters: [...c.voters], learners: [...c.learners] };
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

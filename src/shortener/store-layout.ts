@@ -12,6 +12,9 @@
 //                order, so a purge reads only what it removes. Kind 1: a short URL (id = code, at its
 //                expiresAt); kind 2: an idempotency key (id = key, at the end of its lifetime).
 //   idempotency  Idempotency-Key -> idempotency record (see idempotency-record.ts)
+//   visits       code -> visit statistics: total and per UTC day (see visit-stats.ts)
+//   visit-batches  origin node id -> the last visits batch applied from each of its recent
+//                sessions, which makes a batch delivered twice count once (see visit-store.ts)
 //   sm-meta      appliedIndex and urlCount, so they commit atomically with the data they describe.
 //
 // A snapshot is exactly the contents of these sub-databases read in one read transaction.
@@ -24,8 +27,13 @@ export const STORE_DB_NAMES = {
   urlCodes: 'url-codes',
   expiry: 'expiry',
   idempotency: 'idempotency',
+  visits: 'visits',
+  visitBatches: 'visit-batches',
   meta: 'sm-meta',
 } as const;
+
+/** Sub-databases opened with dupSort (a snapshot must reopen them the same way). */
+export const DUPSORT_DB_NAMES: ReadonlySet<string> = new Set([STORE_DB_NAMES.urlCodes]);
 
 export const META_APPLIED_INDEX = 'appliedIndex';
 export const META_URL_COUNT = 'urlCount';
@@ -35,6 +43,8 @@ export interface StoreTables {
   urlCodes: Database<string, Buffer>;
   expiry: Database<Buffer, Buffer>;
   idempotency: Database<Buffer, string>;
+  visits: Database<Buffer, string>;
+  visitBatches: Database<Buffer, number>;
   meta: Database<number, string>;
 }
 
@@ -82,6 +92,16 @@ export function openStoreTables(root: RootDatabase): StoreTables {
       encoding: 'binary',
     }),
     idempotency: root.openDB<Buffer, string>({ name: STORE_DB_NAMES.idempotency, encoding: 'binary' }),
+    visits: root.openDB<Buffer, string>({
+      name: STORE_DB_NAMES.visits,
+      keyEncoding: 'ordered-binary',
+      encoding: 'binary',
+    }),
+    visitBatches: root.openDB<Buffer, number>({
+      name: STORE_DB_NAMES.visitBatches,
+      keyEncoding: 'ordered-binary',
+      encoding: 'binary',
+    }),
     meta: root.openDB<number, string>({ name: STORE_DB_NAMES.meta, encoding: 'ordered-binary' }),
   };
 }

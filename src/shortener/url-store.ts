@@ -18,6 +18,9 @@
 //           may be taken again.
 //   purge   removes records that expired at or before expiredBefore and keys whose lifetime ended
 //           at or before now, oldest first, at most `limit` in all.
+//   visits  adds one node's batch of visit counts (per code and UTC day, decided by the node that
+//           counted) to the codes' statistics, once per batch id (see visit-store.ts). Deleting or
+//           purging a record drops its statistics.
 //
 // Apply never waits for the disk. Applied records go into an in-memory overlay that every read
 // consults first, and the overlay is written to LMDB together with the applied index in one
@@ -33,6 +36,7 @@ import {
   type CreateCommand,
   type DeleteCommand,
   type PurgeCommand,
+  type VisitsCommand,
   type UrlCommand,
 } from './commands.js';
 import {
@@ -53,7 +57,15 @@ import {
   type StoreTables,
   type UrlHasher,
 } from './store-layout.js';
+import type { SnapshotHeader } from './snapshot/format.js';
+import {
+  installSnapshotFile,
+  openStoreSnapshotView,
+  type StoreSnapshotView,
+} from './snapshot/store-snapshot.js';
 import { decodeUrlRecord, encodeUrlRecord } from './url-record.js';
+import type { VisitStats } from './visit-stats.js';
+import { VisitStore, type VisitsResult } from './visit-store.js';
 
 /** A committed Raft entry. Empty data is the leader's no-op or a membership change. */
 export interface AppliedEntry {
@@ -84,7 +96,7 @@ export interface PurgeResult {
   more: boolean;
 }
 
-export type ApplyResult = CreateResult | CreateRefused | DeleteResult | PurgeResult;
+export type ApplyResult = CreateResult | CreateRefused | DeleteResult | PurgeResult | VisitsResult;
 
 export interface ApplyOutcome {
   index: number;
@@ -124,6 +136,8 @@ export class UrlStore {
   private readonly pendingExpiry = new Map<string, PendingExpiry>();
   /** idempotency: key -> record or tombstone. */
   private readonly pendingKeys = new Map<string, IdempotencyRecord | null>();
+  /** visits and visit-batches: their own overlay, flushed in the same transaction. */
+  private readonly visitStore: VisitStore;
 
   private applied: number;
   private count_: number;
@@ -136,6 +150,7 @@ export class UrlStore {
     options: UrlStoreOptions = {},
   ) {
     this.tables = openStoreTables(root);
+    this.visitStore = new VisitStore(this.tables);
     this.hashUrl = options.urlHasher ?? sha256Url;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxPendingRecords = options.maxPendingRecords ?? 10_000;
@@ -182,6 +197,11 @@ export class UrlStore {
     if (pending !== undefined) return pending ?? undefined;
     const value = this.tables.idempotency.getBinaryFast(key);
     return value === undefined ? undefined : decodeIdempotencyRecord(key, value);
+  }
+
+  /** The visit statistics of `code` (undefined: none counted yet, or the code does not exist). */
+  visits(code: string): VisitStats | undefined {
+    return this.visitStore.stats(code);
   }
 
   /** How many short URLs exist (expired ones until they are purged). */
@@ -232,6 +252,37 @@ export class UrlStore {
   }
 
   /**
+   * A consistent view of the store as of its last flush (its index is durableAppliedIndex at the
+   * moment of the call), for streaming a snapshot. The caller must close() it.
+   */
+  openSnapshotView(): StoreSnapshotView {
+    return openStoreSnapshotView(this.root);
+  }
+
+  /**
+   * Replaces the whole store with a verified snapshot file (one LMDB transaction, durable when
+   * it resolves); everything applied in memory but not flushed is discarded, as the snapshot
+   * supersedes it. Returns the file's header.
+   */
+  async installSnapshot(path: string, options: { appliedIndex?: number } = {}): Promise<SnapshotHeader> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    await this.flushing.catch(() => {});
+    this.pendingByCode.clear();
+    this.pendingCodeByUrl.clear();
+    this.pendingIndexRemovals = [];
+    this.pendingExpiry.clear();
+    this.pendingKeys.clear();
+    this.visitStore.clear();
+    const header = await installSnapshotFile(this.root, path, options);
+    this.applied = this.durableAppliedIndex;
+    this.count_ = this.tables.meta.get(META_URL_COUNT) ?? 0;
+    return header;
+  }
+
+  /**
    * Writes everything applied so far to LMDB with its applied index (one transaction, durable
    * when it resolves). Called on a timer, and by whoever needs the state on disk (shutdown, tests).
    */
@@ -246,7 +297,9 @@ export class UrlStore {
   }
 
   private pendingSize(): number {
-    return this.pendingByCode.size + this.pendingKeys.size + this.pendingExpiry.size;
+    return (
+      this.pendingByCode.size + this.pendingKeys.size + this.pendingExpiry.size + this.visitStore.pendingSize
+    );
   }
 
   private scheduleFlush(): void {
@@ -278,6 +331,7 @@ export class UrlStore {
     this.pendingIndexRemovals = [];
     const expiry = [...this.pendingExpiry];
     const keys = [...this.pendingKeys];
+    const visits = this.visitStore.takePending();
     const count = this.count_;
     try {
       await this.root.transaction(() => {
@@ -299,6 +353,7 @@ export class UrlStore {
           if (record === null) t.idempotency.removeSync(key);
           else t.idempotency.putSync(key, encodeIdempotencyRecord(record));
         }
+        this.visitStore.write(visits);
         t.meta.putSync(META_URL_COUNT, count);
         t.meta.putSync(META_APPLIED_INDEX, appliedAt);
       });
@@ -311,6 +366,7 @@ export class UrlStore {
     dropUnchanged(this.pendingCodeByUrl, codesByUrl);
     dropUnchanged(this.pendingExpiry, expiry);
     dropUnchanged(this.pendingKeys, keys);
+    this.visitStore.written(visits);
   }
 
   private applyCommand(command: UrlCommand): ApplyResult {
@@ -321,6 +377,8 @@ export class UrlStore {
         return this.applyDelete(command);
       case 'purge':
         return this.applyPurge(command);
+      case 'visits':
+        return this.applyVisits(command);
     }
   }
 
@@ -401,6 +459,10 @@ export class UrlStore {
     return { purgedUrls: urls.length, purgedKeys: keys.length, more: urls.length + keys.length >= limit };
   }
 
+  private applyVisits(cmd: VisitsCommand): VisitsResult {
+    return this.visitStore.apply(cmd, (code) => this.get(code));
+  }
+
   /** Removes a record and every index entry that points at it. */
   private removeRecord(record: UrlRecord): void {
     // The index is checked before the tombstone is set: codeForUrl reads the record to compare URLs.
@@ -414,6 +476,7 @@ export class UrlStore {
     }
     this.pendingByCode.set(record.code, null);
     if (record.expiresAt !== undefined) this.setExpiry(EXPIRY_KIND_URL, record.expiresAt, record.code, false);
+    this.visitStore.drop(record.code);
     this.count_--;
   }
 

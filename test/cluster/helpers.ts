@@ -59,7 +59,12 @@ export interface TestCluster {
   destroy(): Promise<void>;
 }
 
-export async function startCluster(label: string, size = 3, timeoutMs = 45_000): Promise<TestCluster> {
+export async function startCluster(
+  label: string,
+  size = 3,
+  timeoutMs = 45_000,
+  extraArgs?: string[],
+): Promise<TestCluster> {
   const ports = await freePorts(2 * size);
   const dataRoot = tempDataRoot(label);
   const cluster = new LocalCluster({
@@ -68,6 +73,7 @@ export async function startCluster(label: string, size = 3, timeoutMs = 45_000):
     httpPorts: ports.slice(0, size),
     raftPorts: ports.slice(size),
     dataRoot,
+    extraArgs,
   });
   const tc: TestCluster = {
     cluster,

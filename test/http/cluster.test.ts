@@ -154,3 +154,20 @@ describe('DELETE /cluster/members/:id', () => {
     expect(res.headers.get('allow')).toBe('DELETE');
   });
 });
+
+describe('GET /cluster/snapshot', () => {
+  it('streams a backup with its index and term, and releases the snapshot', async () => {
+    const res = await fetch(h.baseUrl + '/cluster/snapshot');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(res.headers.get('x-raft-index')).toBe('7');
+    expect(res.headers.get('x-raft-term')).toBe('3');
+    expect(Buffer.from(await res.arrayBuffer()).toString('latin1')).toBe('URLSNAP\x01rest of a snapshot');
+    expect(h.node.backupsClosed).toBe(1);
+  });
+
+  it('→ 405 for other methods', async () => {
+    const res = await fetch(h.baseUrl + '/cluster/snapshot', { method: 'POST' });
+    expect(res.status).toBe(405);
+  });
+});

@@ -1,6 +1,7 @@
-// An in-memory NodeApi for the HTTP tests: a leader with a URL store that follows apply's rules
-// (dedup of plain creates, aliases, expiry instants, idempotency keys, delete), and switches to make
-// each call fail the way the runtime can.
+// An in-memory NodeApi (and VisitsApi) for the HTTP tests: a leader with a URL store that follows
+// apply's rules (dedup of plain creates, aliases, expiry instants, idempotency keys, delete), and
+// switches to make each call fail the way the runtime can. Visits are recorded, not aggregated:
+// tests set the statistics a code shows in `visitSummaries`.
 import {
   ALIAS_TAKEN,
   CODE_TAKEN,
@@ -14,8 +15,10 @@ import {
   type NodeApi,
   type UrlRecord,
 } from '../../src/http/node-api.js';
+import type { VisitBatchOutcome, VisitsApi, VisitSummary } from '../../src/http/visits-api.js';
+import type { VisitsCommand } from '../../src/shortener/commands.js';
 
-export class FakeNode implements NodeApi {
+export class FakeNode implements NodeApi, VisitsApi {
   readonly byCode = new Map<string, UrlRecord>();
   readonly codeByUrl = new Map<string, string>();
   readonly createCalls: CreateCommandInput[] = [];
@@ -34,6 +37,7 @@ export class FakeNode implements NodeApi {
     addMember?: unknown;
     removeMember?: unknown;
     delete?: unknown;
+    visitBatch?: unknown;
   } = {};
   /** This many creates are answered with code_taken before one is applied. */
   codeTakenReplies = 0;
@@ -105,6 +109,24 @@ export class FakeNode implements NodeApi {
     if (!record.alias && record.expiresAt === undefined) this.codeByUrl.set(record.url, record.code);
   }
 
+  /** Backups stream these bytes. */
+  backupBytes = [Buffer.from('URLSNAP\x01'), Buffer.from('rest of a snapshot')];
+  backupsClosed = 0;
+
+  backup(): { index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void } {
+    const parts = this.backupBytes;
+    return {
+      index: 7,
+      term: 3,
+      bytes: (async function* () {
+        yield* parts;
+      })(),
+      close: () => {
+        this.backupsClosed++;
+      },
+    };
+  }
+
   status(): ClusterStatus {
     if (this.fail.status !== undefined) throw this.fail.status;
     return {
@@ -116,6 +138,7 @@ export class FakeNode implements NodeApi {
       leaderUrl: 'http://127.0.0.1:8081',
       commitIndex: 7,
       appliedIndex: 7,
+      snapshotIndex: 0,
       members: this.members,
     };
   }
@@ -134,5 +157,26 @@ export class FakeNode implements NodeApi {
 
   isReady(): boolean {
     return this.ready;
+  }
+
+  /** Redirects the routes counted, in order. */
+  readonly recordedVisits: Array<{ code: string; createdAt: number }> = [];
+  /** What visitsOf answers per code (default: none). */
+  readonly visitSummaries = new Map<string, VisitSummary>();
+  /** Batches handed to acceptVisitBatch. */
+  readonly visitBatches: VisitsCommand[] = [];
+
+  recordVisit(code: string, createdAt: number): void {
+    this.recordedVisits.push({ code, createdAt });
+  }
+
+  visitsOf(code: string): VisitSummary {
+    return this.visitSummaries.get(code) ?? { total: 0, byDay: {} };
+  }
+
+  async acceptVisitBatch(batch: VisitsCommand): Promise<VisitBatchOutcome> {
+    this.visitBatches.push(batch);
+    if (this.fail.visitBatch !== undefined) throw this.fail.visitBatch;
+    return { applied: true, counted: batch.visits.reduce((sum, v) => sum + v.count, 0) };
   }
 }

@@ -1,6 +1,8 @@
 // Cluster membership and status. Joins and removals are configuration changes through the Raft
 // log, so they go to the leader only; a follower's NotLeaderError becomes the 409 with leaderUrl
 // that cmd/node.ts --join follows.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Express, RequestHandler } from 'express';
 import { parseBody } from '../body.js';
 import { methodNotAllowed } from '../error-middleware.js';
@@ -30,6 +32,23 @@ export function registerClusterRoutes(
     res.json({ members: await node.removeMember(id.value) });
   };
 
+  // A backup: the same consistent snapshot a lagging follower is sent, streamed with backpressure
+  // so that a large store never sits in memory. Restore with `node dist/cmd/node.js --restore-from`.
+  const backup: RequestHandler = async (req, res) => {
+    const snapshot = node.backup();
+    const done = () => snapshot.close();
+    res.on('close', done);
+    res.setHeader('content-type', 'application/octet-stream');
+    res.setHeader('content-disposition', `attachment; filename="backup-${snapshot.index}.snap"`);
+    res.setHeader('x-raft-index', String(snapshot.index));
+    res.setHeader('x-raft-term', String(snapshot.term));
+    await pipeline(Readable.from(snapshot.bytes), res);
+  };
+
+  app
+    .route('/cluster/snapshot')
+    .get(deps.access, backup)
+    .all(methodNotAllowed(['GET', 'HEAD']));
   app
     .route('/cluster/status')
     .get(status)

@@ -5,11 +5,13 @@
 import type { TlsMaterial } from '../../common/tls.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Message } from '../../raft/types.js';
+import type { Message, SnapshotMeta } from '../../raft/types.js';
 import { SERVER_OPTIONS } from './grpc-options.js';
 import { PeerSender } from './peer-sender.js';
 import { raftService } from './raft-proto.js';
 import { Receiver } from './receiver.js';
+import { snapshotHandler, type SnapshotConsumer } from './snapshot-receiver.js';
+import { sendSnapshot } from './snapshot-sender.js';
 import { emptyStats, type TransportStats } from './transport-stats.js';
 
 export interface GrpcTransportOptions {
@@ -32,7 +34,23 @@ export interface GrpcTransportOptions {
   reconnectBackoff?: { initialMs: number; maxMs: number };
   /** An outbound stream not connected within this time is dropped and retried. Default 1 s. */
   connectTimeoutMs?: number;
+  /** Takes inbound snapshots (InstallSnapshot); none accepted while it returns undefined. */
+  snapshotConsumer?: () => SnapshotConsumer | undefined;
+  /** Bytes per InstallSnapshot chunk. Default 256 KiB. */
+  snapshotChunkBytes?: number;
 }
+
+/** What the runtime asks of the transport to stream a snapshot to a peer. */
+export interface OutgoingSnapshot {
+  to: number;
+  term: number;
+  meta: SnapshotMeta;
+  source: AsyncIterable<Uint8Array>;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_SNAPSHOT_CHUNK_BYTES = 256 * 1024;
+const SNAPSHOT_STALL_TIMEOUT_MS = 30_000;
 
 const DEFAULT_MAX_QUEUED_MESSAGES_PER_PEER = 4096;
 const DEFAULT_RECONNECT_BACKOFF = { initialMs: 50, maxMs: 1_000 };
@@ -63,7 +81,16 @@ export class GrpcTransport {
       logger: this.logger,
     });
     this.server = new grpc.Server(SERVER_OPTIONS);
-    this.server.addService(raftService(), { Send: this.receiver.handleSend });
+    this.server.addService(raftService(), {
+      Send: this.receiver.handleSend,
+      InstallSnapshot: snapshotHandler({
+        nodeId: options.nodeId,
+        clusterId: options.clusterId,
+        authToken: options.authToken,
+        logger: this.logger,
+        consumer: () => (this.stopped ? undefined : options.snapshotConsumer?.()),
+      }),
+    });
   }
 
   /** Binds the server; resolves with the bound port (useful when listenAddr's port is 0). */
@@ -131,6 +158,25 @@ export class GrpcTransport {
       if (peer === undefined) this.mutableStats.dropped += batch.length;
       else peer.send(batch);
     }
+  }
+
+  /**
+   * Streams a snapshot to a peer on a connection of its own. Resolves with the bytes sent once
+   * the peer has stored it; rejects if the peer is unknown, refuses, or the transfer breaks.
+   */
+  async sendSnapshot(snapshot: OutgoingSnapshot): Promise<number> {
+    const peer = this.stopped ? undefined : this.peers.get(snapshot.to);
+    if (peer === undefined) throw new Error(`no address for node ${snapshot.to}`);
+    return sendSnapshot({
+      ...snapshot,
+      address: peer.address,
+      nodeId: this.options.nodeId,
+      clusterId: this.options.clusterId,
+      chunkBytes: this.options.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES,
+      authToken: this.options.authToken,
+      tls: this.options.tls,
+      stallTimeoutMs: SNAPSHOT_STALL_TIMEOUT_MS,
+    });
   }
 
   /** Messages held for `peerId` under backpressure (0 for an unknown peer). For tests/metrics. */

@@ -57,8 +57,23 @@ export type ProtoSendAck = Record<string, never>;
 
 export type SendMethod = grpc.MethodDefinition<ProtoMessageBatch, ProtoSendAck>;
 
+export interface ProtoSnapshotChunk {
+  clusterId: string;
+  from: number;
+  to: number;
+  meta?: ProtoSnapshotMeta | null;
+  offset: number;
+  data: Uint8Array;
+  term: number;
+}
+
+export type ProtoInstallSnapshotAck = Record<string, never>;
+
+export type InstallSnapshotMethod = grpc.MethodDefinition<ProtoSnapshotChunk, ProtoInstallSnapshotAck>;
+
 export interface RaftServiceDefinition extends grpc.ServiceDefinition {
   Send: SendMethod;
+  InstallSnapshot: InstallSnapshotMethod;
 }
 
 /** Walks up from `startDir` to the first directory holding proto/raft.proto. */
