@@ -1,10 +1,19 @@
 // A cluster of real node processes whose Raft links all run through LinkProxies: node i listens for
 // Raft on its own port and advertises proxy i's address, so every peer reaches it through the proxy.
-// Tracks every process it ever started (restarts included) so that all can be stopped by PID.
+// Tracks every process it ever started (restarts and replacements included) so that all can be
+// stopped by PID.
+//
+// Membership changes (membership.ts) make the set of nodes dynamic: `ids` are the members the
+// runner intends (what faults target and what the final checks read), `clientIds()` what clients
+// may still address (a removed node keeps answering until it is stopped: clients learn late).
+// A node added under a new id gets its own ports and its own proxy; one re-added under its old id
+// reuses them, on a wiped data dir.
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts } from '../../src/launcher/free-ports.js';
 import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
 import { resumeAllPaused } from '../faults/pauser.js';
+import type { NodeDirectory } from './clients.js';
 import { LinkProxies } from './proxy.js';
 
 const HOST = '127.0.0.1';
@@ -16,13 +25,19 @@ export interface ChaosClusterOptions {
   rand?: () => number;
 }
 
-export class ChaosCluster {
-  readonly nodes: NodeProcess[] = [];
+export class ChaosCluster implements NodeDirectory {
   readonly proxies: LinkProxies;
   /** Every process started, by PID (old incarnations included). */
   readonly started: NodeProcess[] = [];
   /** PIDs that are SIGSTOPped right now (SIGCONT on cleanup, whatever happens). */
   readonly stopped = new Set<number>();
+  /** The current process of every node id clients or faults may still address. */
+  private readonly procs = new Map<number, NodeProcess>();
+  /** The last process of each removed and stopped node: its ports and proxy, if its id comes back. */
+  private readonly retired = new Map<number, NodeProcess>();
+  /** The intended members, in id order. */
+  private members: number[] = [];
+  private maxId: number;
   private exitHandler: (() => void) | undefined;
 
   private constructor(
@@ -30,6 +45,7 @@ export class ChaosCluster {
     proxies: LinkProxies,
   ) {
     this.proxies = proxies;
+    this.maxId = options.size;
   }
 
   static async create(o: ChaosClusterOptions): Promise<ChaosCluster> {
@@ -41,22 +57,10 @@ export class ChaosCluster {
     process.on('exit', c.exitHandler);
     try {
       for (let i = 1; i <= o.size; i++) {
-        const httpPort = ports[i - 1];
-        const raftPort = ports[o.size + i - 1];
-        const proxyPort = ports[2 * o.size + i - 1];
-        await proxies.add(i, proxyPort, raftPort);
-        c.nodes.push(
-          new NodeProcess({
-            id: i,
-            host: HOST,
-            httpPort,
-            raftPort,
-            dataDir: join(o.dataRoot, `node${i}`),
-            logFile: join(o.dataRoot, `node${i}.log`),
-            join: i === 1 ? undefined : `http://${HOST}:${ports[0]}`,
-            extraArgs: [...(o.nodeArgs ?? ['--no-request-log']), '--advertise-raft', proxies.address(i)],
-          }),
-        );
+        const [httpPort, raftPort, proxyPort] = [0, 1, 2].map((k) => ports[k * o.size + i - 1]);
+        const joinUrl = i === 1 ? undefined : `http://${HOST}:${ports[0]}`;
+        c.procs.set(i, await c.spec(i, httpPort, raftPort, proxyPort, joinUrl));
+        c.members.push(i);
       }
     } catch (err) {
       await c.destroy();
@@ -65,17 +69,63 @@ export class ChaosCluster {
     return c;
   }
 
+  /** A node process for `id`, its proxy started in front of its Raft port. */
+  private async spec(
+    id: number,
+    httpPort: number,
+    raftPort: number,
+    proxyPort: number,
+    joinUrl: string | undefined,
+  ): Promise<NodeProcess> {
+    await this.proxies.add(id, proxyPort, raftPort);
+    return new NodeProcess({
+      id,
+      host: HOST,
+      httpPort,
+      raftPort,
+      dataDir: join(this.options.dataRoot, `node${id}`),
+      logFile: join(this.options.dataRoot, `node${id}.log`),
+      join: joinUrl,
+      extraArgs: [
+        ...(this.options.nodeArgs ?? ['--no-request-log']),
+        '--advertise-raft',
+        this.proxies.address(id),
+      ],
+    });
+  }
+
+  get originalSize(): number {
+    return this.options.size;
+  }
+
   node(id: number): NodeProcess {
-    return this.nodes[id - 1];
+    const n = this.procs.get(id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
   }
 
-  get urls(): string[] {
-    return this.nodes.map((n) => n.url);
-  }
-
+  /** The intended members (what faults target and what the final checks read). */
   get ids(): number[] {
-    return this.nodes.map((n) => n.spec.id);
+    return [...this.members];
   }
+
+  // ------------------------------------------------------------------ NodeDirectory (clients)
+
+  clientIds(): number[] {
+    return [...this.procs.keys()].filter((id) => this.members.includes(id) || this.procs.get(id)!.running);
+  }
+
+  url(id: number): string | undefined {
+    return this.procs.get(id)?.url;
+  }
+
+  idOfUrl(url: string): number | undefined {
+    const u = url.replace(/\/+$/, '');
+    for (const [id, n] of this.procs) if (n.url === u) return id;
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ processes
 
   private launch(n: NodeProcess): void {
     n.start();
@@ -85,7 +135,7 @@ export class ChaosCluster {
 
   /** Node 1 bootstraps, the others join; resolves when all are voters and caught up. */
   async start(timeoutMs: number, log: (m: string) => void): Promise<StatusSnapshot> {
-    const [first, ...rest] = this.nodes;
+    const [first, ...rest] = this.members.map((id) => this.node(id));
     this.launch(first);
     log(`node 1 started (pid ${first.pid}), waiting for it to lead`);
     await waitFor(
@@ -98,7 +148,7 @@ export class ChaosCluster {
       log(`node ${n.spec.id} started (pid ${n.pid}), joining`);
     }
     const st = await this.waitUntilConverged(timeoutMs);
-    log(`all ${this.nodes.length} nodes are voters and caught up; leader is node ${st.leaderId}`);
+    log(`all ${this.members.length} nodes are voters and caught up; leader is node ${st.leaderId}`);
     return st;
   }
 
@@ -107,10 +157,63 @@ export class ChaosCluster {
     const old = this.node(id);
     if (old.running) throw new Error(`node ${id} is still running`);
     const fresh = new NodeProcess({ ...old.spec, join: undefined });
-    this.nodes[id - 1] = fresh;
+    this.procs.set(id, fresh);
     this.launch(fresh);
     return fresh;
   }
+
+  // ------------------------------------------------------------------ membership
+
+  /** Marks `id` as an intended member (after its promotion) or not (after its removal). */
+  setMember(id: number, member: boolean): void {
+    this.members = this.members.filter((m) => m !== id);
+    if (member) this.members = [...this.members, id].sort((a, b) => a - b);
+  }
+
+  /** A node id never used in this run. */
+  newId(): number {
+    return ++this.maxId;
+  }
+
+  /**
+   * Starts a node that joins the cluster through `joinUrl` on an empty data dir: `id` new (new
+   * ports, a new proxy) or a removed node's id (its ports and proxy; its old process must be
+   * stopped, and its data dir is wiped, as an operator replacing a node does).
+   */
+  async startJoining(id: number, joinUrl: string): Promise<NodeProcess> {
+    const old = this.procs.get(id) ?? this.retired.get(id);
+    let n: NodeProcess;
+    if (old) {
+      if (old.running) throw new Error(`node ${id} is still running`);
+      if (this.members.includes(id)) throw new Error(`node ${id} is still a member`);
+      rmSync(old.spec.dataDir, { recursive: true, force: true });
+      n = new NodeProcess({ ...old.spec, join: joinUrl });
+    } else {
+      const [httpPort, raftPort, proxyPort] = await freePorts(3);
+      n = await this.spec(id, httpPort, raftPort, proxyPort, joinUrl);
+    }
+    // One log file per id across incarnations: mark where the new one begins.
+    appendFileSync(
+      n.spec.logFile,
+      `${JSON.stringify({ chaos: `a fresh node ${id} starts on an empty data dir, joining via ${joinUrl}` })}\n`,
+    );
+    this.retired.delete(id);
+    this.procs.set(id, n);
+    this.launch(n);
+    return n;
+  }
+
+  /** Forgets a removed node whose process has stopped: clients no longer address it. */
+  retire(id: number): void {
+    if (this.members.includes(id)) throw new Error(`node ${id} is still a member`);
+    const n = this.procs.get(id);
+    if (!n) return;
+    if (n.running) throw new Error(`node ${id} is still running`);
+    this.procs.delete(id);
+    this.retired.set(id, n);
+  }
+
+  // ------------------------------------------------------------------ pauses
 
   pause(id: number): number | undefined {
     const pid = this.node(id).pid;
@@ -130,31 +233,39 @@ export class ChaosCluster {
     resumeAllPaused();
   }
 
+  // ------------------------------------------------------------------ status
+
   /** Status of a running node, with a short timeout (a paused node does not answer). */
   async status(id: number, timeoutMs = 400): Promise<StatusSnapshot | undefined> {
-    const n = this.node(id);
-    if (!n.running) return undefined;
+    const n = this.procs.get(id);
+    if (!n?.running) return undefined;
     return n.status(timeoutMs);
   }
 
-  /** The node that says it leads with the highest term, among those that answer quickly. */
+  /** The member that says it leads with the highest term, among those that answer quickly. */
   async leader(timeoutMs = 400): Promise<number | undefined> {
+    return (await this.leaderStatus(timeoutMs))?.id;
+  }
+
+  async leaderStatus(timeoutMs = 400): Promise<StatusSnapshot | undefined> {
     const all = await Promise.all(this.ids.map((id) => this.status(id, timeoutMs)));
     let best: StatusSnapshot | undefined;
     for (const st of all) if (st?.role === 'leader' && (!best || st.term > best.term)) best = st;
-    return best?.id;
+    return best;
   }
 
+  /**
+   * Resolves with the leader's status once the leader's membership is exactly the intended
+   * members, all voters, and every one of them follows it and has applied its commit index.
+   */
   async waitUntilConverged(timeoutMs: number): Promise<StatusSnapshot> {
     return waitFor(
-      `nodes ${this.ids.join(',')} to be voters and caught up`,
+      `nodes ${this.ids.join(',')} to be the voters, and caught up`,
       async () => {
-        const id = await this.leader(1_000);
-        if (id === undefined) return undefined;
-        const leader = await this.status(id, 1_000);
+        const leader = await this.leaderStatus(1_000);
         if (!leader) return undefined;
-        const voters = new Set(leader.members.filter((m) => m.voter).map((m) => m.id));
-        if (!this.ids.every((i) => voters.has(i))) return undefined;
+        const members = leader.members.map((m) => `${m.id}${m.voter ? '' : ' (learner)'}`).sort();
+        if (members.join() !== this.ids.map(String).sort().join()) return undefined;
         for (const i of this.ids) {
           const st = await this.status(i, 1_000);
           if (!st || st.appliedIndex < leader.commitIndex || st.leaderId !== leader.id) return undefined;
@@ -166,6 +277,8 @@ export class ChaosCluster {
     );
   }
 
+  // ------------------------------------------------------------------ cleanup
+
   /** Every process this cluster started, in every incarnation: their PIDs. */
   get pids(): number[] {
     return this.started.map((n) => n.pid).filter((p): p is number => p !== undefined);
@@ -174,7 +287,7 @@ export class ChaosCluster {
   /** Resumes, stops (SIGTERM, SIGKILL after graceMs) every process, closes the proxies. */
   async destroy(graceMs = 3_000): Promise<void> {
     this.resumeAll();
-    const all = [...new Set([...this.started, ...this.nodes])];
+    const all = [...new Set([...this.started, ...this.procs.values(), ...this.retired.values()])];
     await Promise.all(all.map((n) => n.stop(graceMs).catch(() => n.kill())));
     this.killAllSync();
     await this.proxies.close();

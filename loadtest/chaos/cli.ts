@@ -1,5 +1,5 @@
-// npm run chaos -- --nodes 3 --duration 60 --faults kill,pause,partition,restart [--seed N]
-//   [--clients N] [--out DIR] [--keep] [--bug stale-reads|ack-before-commit]
+// npm run chaos -- --nodes 3 --duration 60 --faults kill,pause,partition,restart,membership [--seed N]
+//   [--clients N] [--out DIR] [--keep] [--bug stale-reads|ack-before-commit] [--node-arg FLAG ...]
 // Starts a cluster behind fault-injecting link proxies, runs clients and a nemesis, heals, checks
 // the history, prints a summary and writes an HTML timeline (and, on a bad verdict, the history
 // and the node logs) under --out. Exit code: 0 valid, 1 invalid, 2 unknown/inconclusive or error.
@@ -20,7 +20,9 @@ const USAGE = `usage: node dist/loadtest/chaos/cli.js [options]
   --keep             keep history and logs even when the verdict is good
   --bug NAME         plant a bug to see the checker catch it: stale-reads (linearizable reads are
                      sent as local reads) or ack-before-commit (failed/timed-out creates recorded as
-                     acknowledged); repeatable`;
+                     acknowledged); repeatable
+  --node-arg FLAG    one more flag (or value) for every node, repeatable, e.g.
+                     --node-arg=--snapshot-entries --node-arg=500 (fresh nodes then join by snapshot)`;
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'chaos-results' },
     keep: { type: 'boolean', default: false },
     bug: { type: 'string', multiple: true },
+    'node-arg': { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -79,6 +82,7 @@ const result = await runChaos({
   outDir: values.out,
   keepData: values.keep,
   bugs,
+  nodeArgs: values['node-arg'] ?? [],
   signal: abort.signal,
   log: (m) => console.error(m),
 });
@@ -90,6 +94,6 @@ result.files.summary = join(values.out, `summary-seed${seed}.txt`);
 writeFileSync(result.files.summary, `${summary}\n`);
 console.log(summary);
 console.log(
-  `replay: node dist/loadtest/chaos/cli.js --nodes ${nodes} --duration ${values.duration} --faults ${faults.join(',')} --seed ${seed}${bugs.map((b) => ` --bug ${b}`).join('')}`,
+  `replay: node dist/loadtest/chaos/cli.js --nodes ${nodes} --duration ${values.duration} --faults ${faults.join(',')} --seed ${seed}${bugs.map((b) => ` --bug ${b}`).join('')}${(values['node-arg'] ?? []).map((a) => ` --node-arg=${a}`).join('')}`,
 );
 process.exit(result.verdict === 'valid' ? 0 : result.verdict === 'invalid' ? 1 : 2);

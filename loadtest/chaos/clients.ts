@@ -5,14 +5,24 @@
 //           leadership change", a refused connection → failed (the API says nothing was applied);
 //           504, a timeout, a reset, any other answer → unknown.
 //   read:   302/404 → ok; anything else → failed (a read has no effect, so it is simply left out).
+// The nodes come from a directory that changes with membership faults: each request goes to a node
+// the directory lists at that moment, and a client whose node was removed moves on to another.
 import { HttpClient, type HttpResult } from '../client.js';
 import type { CreateOp, History, Outcome, ReadOp } from './history.js';
 import type { Rng } from './rng.js';
 import { sleep } from '../sleep.js';
 
+/** The nodes clients may address, as of now. */
+export interface NodeDirectory {
+  /** Ids of the nodes clients may send requests to (members, and removed nodes still running). */
+  clientIds(): number[];
+  url(id: number): string | undefined;
+  /** The id of the node at a base URL (a 409's leaderUrl), if it is in the directory. */
+  idOfUrl(url: string): number | undefined;
+}
+
 export interface Workload {
-  /** Node base URLs by id (index id-1). */
-  nodes: string[];
+  nodes: NodeDirectory;
   history: History;
   rng: Rng;
   clients: number;
@@ -38,14 +48,21 @@ export function startWorkload(w: Workload): WorkloadHandle {
   const knownList: string[] = [];
   const urls = new Set<string>();
   const urlList: string[] = [];
-  let leader = 0; // index into nodes; a guess
+  let leader = 0; // a node id; a guess shared by the clients (0: none yet)
   let urlSeq = 0;
+
+  /** A node clients may address, other than `not` when there is another. */
+  const anyNode = (rng: Rng, not?: number): number => {
+    const ids = w.nodes.clientIds();
+    const others = ids.filter((id) => id !== not);
+    return rng.pick(others.length > 0 ? others : ids);
+  };
 
   const create = async (client: number, url: string, at: number): Promise<CreateOp> => {
     const op = w.history.invoke({
       kind: 'create',
       client,
-      node: at + 1,
+      node: at,
       url,
       phase: 'run' as const,
     }) as CreateOp;
@@ -55,7 +72,7 @@ export function startWorkload(w: Workload): WorkloadHandle {
     }
     const r = await http.send(
       'POST',
-      `${w.nodes[at]}/shorten`,
+      `${nodeUrl(w.nodes, at)}/shorten`,
       JSON.stringify({ url }),
       true,
       w.createTimeoutMs,
@@ -78,7 +95,7 @@ export function startWorkload(w: Workload): WorkloadHandle {
     const op = w.history.invoke({
       kind: 'read',
       client,
-      node: at + 1,
+      node: at,
       code,
       consistency,
       phase: 'run' as const,
@@ -87,7 +104,7 @@ export function startWorkload(w: Workload): WorkloadHandle {
     const q = sendLinearizable ? '?consistency=linearizable' : '';
     const r = await http.send(
       'GET',
-      `${w.nodes[at]}/${encodeURIComponent(code)}${q}`,
+      `${nodeUrl(w.nodes, at)}/${encodeURIComponent(code)}${q}`,
       undefined,
       false,
       w.readTimeoutMs,
@@ -100,15 +117,18 @@ export function startWorkload(w: Workload): WorkloadHandle {
   /** One logical create: up to 4 attempts, following 409s to the leader. */
   const createLogical = async (client: number, rng: Rng, url: string): Promise<CreateOp | undefined> => {
     for (let attempt = 0; attempt < 4 && !w.signal.aborted; attempt++) {
+      // A guess the directory no longer lists (a removed node): start over on any node.
+      if (!w.nodes.clientIds().includes(leader)) leader = anyNode(rng);
       const at = leader;
       const op = await create(client, url, at);
       if (op.outcome === 'ok') return op;
-      if (op.status === 409 && op.leaderHint !== undefined) {
-        leader = op.leaderHint - 1;
+      if (op.status === 409 && op.leaderHint !== undefined && op.leaderHint !== at) {
+        leader = op.leaderHint;
         continue;
       }
-      // No leader known there, a timeout, a refused connection: try another node.
-      if (leader === at) leader = (at + rng.int(1, w.nodes.length - 1)) % w.nodes.length;
+      // No leader known there, a stale hint (a removed node points at itself or at a node that is
+      // gone), a timeout, a refused connection: try another node.
+      if (leader === at) leader = anyNode(rng, at);
       await sleep(rng.int(10, 60), w.signal);
     }
     return undefined;
@@ -130,16 +150,11 @@ export function startWorkload(w: Workload): WorkloadHandle {
         const op = await createLogical(client, rng, url);
         if (op?.code && rng.chance(0.5) && !w.signal.aborted) {
           // Read your write (on a random node): where stale reads would show.
-          await read(
-            client,
-            op.code,
-            rng.int(0, w.nodes.length - 1),
-            rng.chance(0.5) ? 'linearizable' : 'local',
-          );
+          await read(client, op.code, anyNode(rng), rng.chance(0.5) ? 'linearizable' : 'local');
         }
       } else {
         const consistency = r < 0.75 ? 'linearizable' : 'local';
-        await read(client, pickCode(rng), rng.int(0, w.nodes.length - 1), consistency);
+        await read(client, pickCode(rng), anyNode(rng), consistency);
       }
       await sleep(rng.int(0, 8), w.signal);
     }
@@ -155,7 +170,12 @@ export function startWorkload(w: Workload): WorkloadHandle {
   return { done, known, urls };
 }
 
-export function classifyCreate(op: CreateOp, r: HttpResult, nodes: string[]): void {
+/** A node's base URL; one the directory no longer knows gets a URL nothing listens on. */
+function nodeUrl(nodes: NodeDirectory, id: number): string {
+  return nodes.url(id) ?? 'http://127.0.0.1:1';
+}
+
+export function classifyCreate(op: CreateOp, r: HttpResult, nodes: NodeDirectory): void {
   op.status = r.status;
   if (r.error) op.error = r.errorCode ?? r.error;
   let body: { code?: string; error?: string; message?: string; leaderUrl?: string } = {};
@@ -173,8 +193,8 @@ export function classifyCreate(op: CreateOp, r: HttpResult, nodes: string[]): vo
     outcome = 'failed';
   } else if (r.status === 409 && body.error === 'not_leader') {
     outcome = 'failed';
-    const i = body.leaderUrl ? nodes.indexOf(body.leaderUrl.replace(/\/+$/, '')) : -1;
-    if (i >= 0) op.leaderHint = i + 1;
+    const hint = body.leaderUrl ? nodes.idOfUrl(body.leaderUrl) : undefined;
+    if (hint !== undefined) op.leaderHint = hint;
   } else if (r.status === 503 && body.error === 'no_leader') {
     outcome = 'failed';
   } else if (r.status === 503 && /superseded by a leadership change/.test(body.message ?? '')) {

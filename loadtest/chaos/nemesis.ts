@@ -5,16 +5,26 @@
 //              (the duty-cycled SIGSTOP/SIGCONT of loadtest/faults/pauser.ts);
 //   partition: through the link proxies — isolate the leader, a minority/majority split, one-way
 //              loss (the leader can receive but not send, or the reverse, or one directed link),
-//              or added delay with jitter; 'stall' (packets dropped, TCP holds the data) or 'reset'.
-// The first faults go through every enabled kind once (shuffled), then kinds are drawn at random.
+//              or added delay with jitter; 'stall' (packets dropped, TCP holds the data) or 'reset';
+//   membership: remove the leader or a follower through the HTTP API and add it (or a fresh node)
+//              back, or add a fresh node first and then remove one (membership.ts).
+// Faults target the current members: membership faults change which nodes those are.
+// Kinds are dealt in rounds: every enabled kind once per round, in a seeded shuffled order, so even
+// a short run goes through each kind (and a long one has them in equal numbers). A membership
+// fault is not started in the last seconds: the run's end cuts its hold short, not its join, which
+// would keep the run going.
 import { DutyCyclePauser } from '../faults/pauser.js';
 import type { ChaosCluster } from './chaos-cluster.js';
+import { MembershipPlanner, membershipFault } from './membership.js';
 import { sleep } from '../sleep.js';
 import type { LinkRule } from './proxy.js';
 import type { Rng } from './rng.js';
 
-export const FAULT_KINDS = ['kill', 'restart', 'pause', 'partition'] as const;
+export const FAULT_KINDS = ['kill', 'restart', 'pause', 'partition', 'membership'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** A membership fault takes a few seconds (a removal, a process start, a join, a promotion). */
+const MEMBERSHIP_LEAD_MS = 5_000;
 
 export interface FaultRecord {
   kind: FaultKind;
@@ -24,6 +34,10 @@ export interface FaultRecord {
   /** When the fault was healed (the node back, resumed, the links healed). */
   endMs?: number;
   nodes: number[];
+  /** What kind of fault within its kind, worth counting apart (membership: "replace leader"). */
+  variant?: string;
+  /** Steps inside the fault, e.g. "node 2 removed", "node 4 … a voter" (membership). */
+  events?: Array<{ atMs: number; what: string }>;
   note?: string;
 }
 
@@ -50,12 +64,13 @@ export function startNemesis(o: NemesisOptions): NemesisHandle {
   const faults: FaultRecord[] = [];
   const c = o.cluster;
   const rng = o.rng;
-  const ids = c.ids;
+  const planner = new MembershipPlanner(rng.fork(1));
 
   /** The leader (or, failing that, a random node) or a random follower. */
   const target = async (): Promise<{ id: number; role: string }> => {
     const leader = await c.leader();
     if (leader !== undefined && rng.chance(0.5)) return { id: leader, role: 'leader' };
+    const ids = c.ids;
     const others = ids.filter((i) => i !== leader && c.node(i).running);
     if (others.length === 0) return { id: leader ?? ids[0], role: 'leader' };
     return { id: rng.pick(others), role: leader === undefined ? 'node' : 'follower' };
@@ -118,6 +133,7 @@ export function startNemesis(o: NemesisOptions): NemesisHandle {
 
   const partition = async (rec: FaultRecord): Promise<void> => {
     const leader = await c.leader();
+    const ids = c.ids;
     const mode: 'stall' | 'reset' = rng.chance(0.7) ? 'stall' : 'reset';
     const block: LinkRule = { block: mode };
     const cut = (a: number[], b: number[], oneWay = false): void => {
@@ -185,20 +201,27 @@ export function startNemesis(o: NemesisOptions): NemesisHandle {
   };
 
   const run = async (): Promise<void> => {
-    const order = [...rng.shuffle(o.kinds)];
+    let round: FaultKind[] = [];
     while (!o.signal.aborted) {
       await sleep(rng.int(o.gapMs[0], o.gapMs[1]), o.signal);
       if (o.signal.aborted || o.now() >= o.untilMs) break;
-      const kind = order.shift() ?? rng.pick(o.kinds);
+      if (round.length === 0) round = rng.shuffle(o.kinds);
+      const late = o.untilMs - o.now() < MEMBERSHIP_LEAD_MS;
+      const i = late ? round.findIndex((k) => k !== 'membership') : 0;
+      if (i < 0) break;
+      const [kind] = round.splice(i, 1);
       const rec: FaultRecord = { kind, label: kind, startMs: o.now(), nodes: [] };
       faults.push(rec);
       try {
         if (kind === 'kill') await kill(rec);
         else if (kind === 'restart') await restart(rec);
         else if (kind === 'pause') await pause(rec);
-        else await partition(rec);
+        else if (kind === 'partition') await partition(rec);
+        else
+          await membershipFault({ cluster: c, rng, now: o.now, hold, signal: o.signal }, rec, planner.next());
       } catch (err) {
-        rec.note = `error: ${err instanceof Error ? err.message : String(err)}`;
+        const error = `error: ${err instanceof Error ? err.message : String(err)}`;
+        rec.note = rec.note ? `${rec.note}; ${error}` : error;
       }
       rec.endMs = o.now();
       o.log(
@@ -211,7 +234,7 @@ export function startNemesis(o: NemesisOptions): NemesisHandle {
   return { faults, done: run() };
 }
 
-/** Waits (bounded) until every node answers /cluster/status. */
+/** Waits (bounded) until every member answers /cluster/status. */
 async function waitRunning(c: ChaosCluster, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!signal.aborted && Date.now() < deadline) {

@@ -2,6 +2,7 @@
 // operation (one lane per client, final probes left out) and every fault.
 import { describeOp } from './checker.js';
 import type { Op } from './history.js';
+import { FAULT_KINDS } from './nemesis.js';
 import type { ChaosResult } from './runner.js';
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
@@ -26,11 +27,18 @@ export function formatSummary(r: ChaosResult): string {
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')})`,
   );
+  const variants = Object.entries(r.faultsByVariant);
+  if (variants.length > 0)
+    out.push(`  by variant:        ${variants.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const f of r.faults) {
     out.push(
       `  ${s(f.startMs).padStart(8)}–${f.endMs === undefined ? '?' : s(f.endMs)}  ${f.label}${f.note ? ` (${f.note})` : ''}`,
     );
   }
+  const { initial, final } = r.members;
+  out.push(
+    `members:             ${initial.join(',')} at the start, ${final.length > 0 ? final.join(',') : '?'} at the end${initial.join() === final.join() ? '' : ' (the final checks read these)'}`,
+  );
   out.push(
     `longest write gap:   ${s(r.writeGap.ms)} (from ${s(r.writeGap.fromMs)} to ${s(r.writeGap.toMs)})`,
   );
@@ -97,18 +105,13 @@ export function renderHtml(r: ChaosResult): string {
     t0 + 1,
   );
   const width = 1400;
-  const left = 90;
+  const left = 110;
   const x = (t: number): number => left + ((t - t0) / (t1 - t0)) * (width - left - 10);
   const lane = 16;
   const clients = r.options.clients;
   const faultTop = 20;
-  const faultLanes = new Map<string, number>([
-    ['kill', 0],
-    ['restart', 1],
-    ['pause', 2],
-    ['partition', 3],
-  ]);
-  const opsTop = faultTop + 4 * lane + 20;
+  const faultLanes = new Map<string, number>(FAULT_KINDS.map((k, i) => [k, i]));
+  const opsTop = faultTop + faultLanes.size * lane + 20;
   const height = opsTop + clients * lane + 40;
   const parts: string[] = [];
   // Time grid every 5 s.
@@ -119,7 +122,10 @@ export function renderHtml(r: ChaosResult): string {
     );
   }
   for (const [k, i] of faultLanes) {
-    parts.push(`<text x="4" y="${faultTop + i * lane + 11}" font-size="11">${k}</text>`);
+    const n = r.faultsByKind[k];
+    parts.push(
+      `<text x="4" y="${faultTop + i * lane + 11}" font-size="11">${k}${n === undefined ? '' : ` (${n})`}</text>`,
+    );
   }
   for (const f of r.faults) {
     const i = faultLanes.get(f.kind) ?? 0;
@@ -129,6 +135,12 @@ export function renderHtml(r: ChaosResult): string {
       `<rect x="${x1}" y="${opsTop - 10}" width="${x2 - x1}" height="${clients * lane + 10}" fill="#f5e6ff" opacity="0.5"/>`,
       `<rect x="${x1}" y="${faultTop + i * lane}" width="${x2 - x1}" height="${lane - 3}" fill="#8e44ad"><title>${esc(`${s(f.startMs)}–${f.endMs === undefined ? '?' : s(f.endMs)} ${f.label}${f.note ? ` (${f.note})` : ''}`)}</title></rect>`,
     );
+    // Steps inside a fault (a member removed, stopped, a new one a voter): a tick each.
+    for (const e of f.events ?? []) {
+      parts.push(
+        `<rect x="${x(e.atMs) - 1}" y="${faultTop + i * lane - 2}" width="3" height="${lane + 1}" fill="#000"><title>${esc(`${s(e.atMs)} ${e.what}`)}</title></rect>`,
+      );
+    }
   }
   for (let c = 0; c < clients; c++)
     parts.push(`<text x="4" y="${opsTop + c * lane + 11}" font-size="11">client ${c}</text>`);
@@ -154,6 +166,7 @@ export function renderHtml(r: ChaosResult): string {
     ['#d9534f', 'failed'],
     ['#f0ad4e', 'unknown (timeout)'],
     ['#8e44ad', 'fault'],
+    ['#000', 'a step of a membership change'],
   ]
     .map(([c, t]) => `<span style="display:inline-block;width:12px;height:12px;background:${c}"></span> ${t}`)
     .join(' &nbsp; ');

@@ -1,7 +1,8 @@
 // One chaos run: a real cluster behind link proxies, concurrent clients, a nemesis; then heal, let
-// the cluster converge, probe every URL once more and read every code on every node, and check the
-// history (checker.ts). Every process and proxy is stopped on every path out (errors, abort).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync, existsSync } from 'node:fs';
+// the cluster converge, probe every URL once more and read every code on every node that is a
+// member at the end (membership faults change which), and check the history (checker.ts). Every
+// process and proxy is stopped on every path out (errors, abort).
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, cpSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +33,8 @@ export interface ChaosOptions {
   /** Keep the data dirs and logs even when the verdict is good. */
   keepData?: boolean;
   bugs?: PlantedBug[];
+  /** More flags for every node, e.g. ['--snapshot-entries', '500'] to make joins use InstallSnapshot. */
+  nodeArgs?: string[];
   signal?: AbortSignal;
   log?: (m: string) => void;
 }
@@ -52,6 +55,10 @@ export interface ChaosResult {
     finalReads: number;
   };
   faultsByKind: Record<string, number>;
+  /** Faults by kind and variant where a kind has variants, e.g. "membership replace": 2. */
+  faultsByVariant: Record<string, number>;
+  /** The members at the start and at the end (the final checks read the latter). */
+  members: { initial: number[]; final: number[] };
   /** Longest time without an acknowledged write during the run (ms), and when. */
   writeGap: { ms: number; fromMs: number; toMs: number; during?: string };
   runMs: number;
@@ -85,8 +92,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let error: string | undefined;
   let runEndMs = 0;
   let runStartMs = 0;
+  const initialMembers = Array.from({ length: o.nodes }, (_, i) => i + 1);
   try {
-    cluster = await ChaosCluster.create({ size: o.nodes, dataRoot, rand: () => rng.next() });
+    cluster = await ChaosCluster.create({
+      size: o.nodes,
+      dataRoot,
+      rand: () => rng.next(),
+      nodeArgs: ['--no-request-log', ...(o.nodeArgs ?? [])],
+    });
     log(
       `chaos: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000}s, faults ${o.faults.join(',')}, data in ${dataRoot}`,
     );
@@ -103,7 +116,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     runStartMs = now();
     const endAt = runStartMs + o.durationMs;
     const work = startWorkload({
-      nodes: cluster.urls,
+      nodes: cluster,
       history,
       rng: rng.fork(1000),
       clients: o.clients,
@@ -156,7 +169,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       ];
       await forEachLimit(urls, 16, async (url) => {
         for (let attempt = 0; attempt < 5; attempt++) {
-          const leader = (await cluster!.leader(1_000)) ?? 1;
+          const leader = (await cluster!.leader(1_000)) ?? cluster!.ids[0];
           const op = history.invoke({
             kind: 'create',
             client: -1,
@@ -171,7 +184,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
             true,
           );
           history.complete(op);
-          classifyCreate(op, r, cluster!.urls);
+          classifyCreate(op, r, cluster!);
           if (op.outcome === 'ok') return;
           await sleep(100);
         }
@@ -266,6 +279,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     finalMissing: check.violations.filter((v) => v.check === 'final-state').length,
     counts: countOps(ops),
     faultsByKind: Object.fromEntries(o.faults.map((k) => [k, faults.filter((f) => f.kind === k).length])),
+    faultsByVariant: countVariants(faults),
+    members: { initial: initialMembers, final: cluster?.ids ?? [] },
     writeGap: longestWriteGap(ops, runStartMs, runEndMs),
     runMs: runEndMs - runStartMs,
     dataRoot,
@@ -286,10 +301,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       writeFileSync(result.files.history, historyToJson(ops));
       result.files.logs = join(o.outDir, `logs-seed${o.seed}`);
       mkdirSync(result.files.logs, { recursive: true });
-      for (let i = 1; i <= o.nodes; i++) {
-        const f = join(dataRoot, `node${i}.log`);
-        if (existsSync(f)) cpSync(f, join(result.files.logs, `node${i}.log`));
-      }
+      // Every node that ever ran: membership faults add ids beyond --nodes.
+      const logs = existsSync(dataRoot) ? readdirSync(dataRoot).filter((f) => /^node\d+\.log$/.test(f)) : [];
+      for (const f of logs) cpSync(join(dataRoot, f), join(result.files.logs, f));
     }
   }
   if (bad || o.keepData) {
@@ -328,6 +342,12 @@ export function plantAckBeforeCommit(ops: Op[], rng: Rng): Op[] {
       error: 'planted: acked before commit',
     };
   });
+}
+
+function countVariants(faults: FaultRecord[]): Record<string, number> {
+  const r: Record<string, number> = {};
+  for (const f of faults) if (f.variant) r[`${f.kind} ${f.variant}`] = (r[`${f.kind} ${f.variant}`] ?? 0) + 1;
+  return r;
 }
 
 function countOps(ops: Op[]): ChaosResult['counts'] {
