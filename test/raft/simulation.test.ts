@@ -1,5 +1,6 @@
 // Seeded random schedules against the consensus core: safety after every step, liveness after a
-// heal. Environment:
+// heal. The schedules include log compaction and snapshot transfers (see sim/cluster.ts), so the
+// same checks cover followers that catch up by snapshot and nodes restarted from one. Environment:
 //   SIM_SEEDS=<n>       how many seeds (default 1000), starting at SIM_FIRST_SEED (default 1)
 //   SIM_SEED=<n>        replay exactly one seed (and print its summary)
 //   SIM_STEPS=<n>       steps of the faulty phase per seed (default below)
@@ -61,6 +62,10 @@ describe('raft simulation', () => {
         dropped: 0,
         notLeader: 0,
         reads: 0,
+        compactions: 0,
+        transfers: 0,
+        installs: 0,
+        restartsFromSnapshot: 0,
         sizes: new Set<number>(),
       };
       for (let seed = start; seed <= end; seed++) {
@@ -78,6 +83,10 @@ describe('raft simulation', () => {
         totals.dropped += s.network.dropped;
         totals.notLeader += s.cluster.notLeader;
         totals.reads += s.checks.readStates;
+        totals.compactions += s.cluster.compactions;
+        totals.transfers += s.cluster.transfers;
+        totals.installs += s.cluster.installs;
+        totals.restartsFromSnapshot += s.cluster.restartsFromSnapshot;
         totals.sizes.add(s.size);
       }
       if (failures.length > 0) {
@@ -86,7 +95,8 @@ describe('raft simulation', () => {
         expect.fail(`${failures[0].message}${also}`);
       }
       // A simulation that quietly stopped exercising things would prove nothing: check that this
-      // batch saw elections, commits, crashes mid-Ready, drops, refusals and reads.
+      // batch saw elections, commits, crashes mid-Ready, drops, refusals, reads, compactions,
+      // snapshot transfers and installs, and restarts from a snapshot.
       if (end - start + 1 >= SEEDS_PER_TEST) {
         expect(totals.leaders).toBeGreaterThan(0);
         expect(totals.commits).toBeGreaterThan(0);
@@ -95,6 +105,10 @@ describe('raft simulation', () => {
         expect(totals.dropped).toBeGreaterThan(0);
         expect(totals.notLeader).toBeGreaterThan(0);
         expect(totals.reads).toBeGreaterThan(0);
+        expect(totals.compactions).toBeGreaterThan(0);
+        expect(totals.transfers).toBeGreaterThan(0);
+        expect(totals.installs).toBeGreaterThan(0);
+        expect(totals.restartsFromSnapshot).toBeGreaterThan(0);
         expect([...totals.sizes].sort()).toEqual([3, 5]);
       }
     });

@@ -2,19 +2,27 @@
 // only ever sees what an outside observer could see: what each node wrote to its disk, what it
 // applied, what it sent, and its status(). It keeps global history (every leader, every vote,
 // every committed prefix ever seen), so a property broken at any time is caught at that time.
+// Snapshots are held to the same standard as the log they replace: a snapshot (taken by compaction,
+// captured for a follower, installed, or restarted from) must stand for a committed prefix, carry
+// that prefix's last term and membership, and a state machine must always reflect exactly the
+// committed entries up to its applied index, whether it got them one by one or from a snapshot.
+import { applyConfChange, decodeConfChange } from '../../../src/raft/confchange.js';
 import {
   EntryType,
   MessageType,
   Role,
+  type ConfState,
   type Entry,
   type HardState,
   type Message,
   type NodeId,
   type ReadState,
+  type SnapshotMeta,
 } from '../../../src/raft/types.js';
 import type { RaftStatus } from '../../../src/raft/api.js';
 import type { DurableLog, PrefixInterner, WriteResult } from './durable-log.js';
 import { bytesKey } from './messages.js';
+import type { StoredSnapshot } from './snapshots.js';
 
 export class InvariantViolation extends Error {
   constructor(message: string) {
@@ -31,6 +39,16 @@ interface NodeWatch {
   incarnation: number;
   commitIndex: number;
   term: number;
+}
+
+function sameConf(a: ConfState, b: ConfState): boolean {
+  const same = (x: readonly number[], y: readonly number[]) =>
+    x.length === y.length && x.every((v, i) => v === y[i]);
+  return same(a.voters, b.voters) && same(a.learners, b.learners);
+}
+
+function showConf(c: ConfState): string {
+  return `voters=[${c.voters.join(',')}] learners=[${c.learners.join(',')}]`;
 }
 
 export class SafetyChecker {
@@ -60,9 +78,27 @@ export class SafetyChecker {
   private readonly logs = new Map<NodeId, DurableLog>();
   /** Outstanding readIndex requests: context → (node, commit watermark when it was asked). */
   private readonly reads = new Map<string, { node: NodeId; watermark: number }>();
-  readonly counters = { leadersSeen: 0, commits: 0, applies: 0, readStates: 0 };
+  /**
+   * Where each term's leader began writing: its no-op's index, and the prefix id of its log just
+   * before it (its election log, which it never changes during its term).
+   */
+  private readonly termStart = new Map<number, { index: number; prevPrefix: number }>();
+  /** Membership after each committed conf-change entry, in index order (from first applies). */
+  private readonly confTimeline: { index: number; conf: ConfState }[] = [];
+  /** Entries 1..bootstrapLength are the bootstrapped membership (0 without bootstrap). */
+  private bootstrapLength = 0;
+  readonly counters = { leadersSeen: 0, commits: 0, applies: 0, readStates: 0, snapshotChecks: 0 };
 
-  constructor(private readonly interner: PrefixInterner) {}
+  /**
+   * `initialConf` is the membership the runtime passes to a core that has no snapshot. A
+   * bootstrapped log describes its membership itself from entry 1 on, so a snapshot inside it
+   * counts membership from nothing; otherwise from `initialConf`.
+   */
+  constructor(
+    private readonly interner: PrefixInterner,
+    private readonly initialConf: ConfState,
+    private readonly bootstrapped: boolean,
+  ) {}
 
   registerLog(id: NodeId, log: DurableLog): void {
     this.logs.set(id, log);
@@ -94,13 +130,63 @@ export class SafetyChecker {
       // Entries with no leader behind them: say the bootstrap term committed them.
       this.commitBound.push(log.termAt(i));
     }
+    this.bootstrapLength = Math.max(this.bootstrapLength, log.lastIndex());
+  }
+
+  // ---- membership --------------------------------------------------------------------------
+
+  /**
+   * The membership once committed entries 1..index are applied (undefined beyond what any node
+   * applied, where the checker has not seen the entries yet).
+   */
+  membershipAt(index: number): ConfState | undefined {
+    if (index > this.appliedIds.length - 1) return undefined;
+    let lo = 0;
+    let hi = this.confTimeline.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.confTimeline[mid].index <= index) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) return this.confTimeline[lo - 1].conf;
+    return this.bootstrapped ? { voters: [], learners: [] } : this.initialConf;
+  }
+
+  /**
+   * The membership a core must be running with once it applied `applied`: that of the log, except
+   * that before a bootstrapped node applies its bootstrap entries it runs with the membership the
+   * runtime passed (the same one, complete).
+   */
+  private runningConfAt(applied: number): ConfState | undefined {
+    if (this.bootstrapped && applied < this.bootstrapLength) return this.initialConf;
+    return this.membershipAt(applied);
+  }
+
+  /** A core's membership (status().confState) when its applied index is `applied`. */
+  observeRunningConf(id: NodeId, applied: number, conf: ConfState, what: string): void {
+    const expected = this.runningConfAt(applied);
+    if (expected && !sameConf(expected, conf)) {
+      fail(
+        `node ${id} ${what} runs with ${showConf(conf)} at applied ${applied}, but the committed log ` +
+          `up to there says ${showConf(expected)}`,
+      );
+    }
   }
 
   // ---- elections -------------------------------------------------------------------------
 
-  /** status() of a live node, after every step that touched it. */
-  observeStatus(id: NodeId, incarnation: number, st: RaftStatus, durable: HardState): void {
+  /** status() (and snapshotIndex) of a live node, after every step that touched it. */
+  observeStatus(
+    id: NodeId,
+    incarnation: number,
+    st: RaftStatus,
+    durable: HardState,
+    snapshotIndex: number,
+  ): void {
     if (st.id !== id) fail(`node ${id} reports id ${st.id}`);
+    if (snapshotIndex > st.appliedIndex) {
+      fail(`node ${id} snapshotIndex ${snapshotIndex} is beyond its appliedIndex ${st.appliedIndex}`);
+    }
     const w = this.watch.get(id);
     if (w && w.incarnation === incarnation) {
       if (st.commitIndex < w.commitIndex) {
@@ -166,8 +252,43 @@ export class SafetyChecker {
     // Unless the disk has moved past the ack's term: an ack generated at term t may leave after a
     // leader of a later term truncated those entries, which is no worse than the network delaying
     // the ack (by then the old leader's term is over).
-    if (m.type === MessageType.AppResp && !m.reject && durable.term <= m.term && m.index > log.lastIndex()) {
-      fail(`node ${m.from} acked index ${m.index} to ${m.to} but only ${log.lastIndex()} is on its disk`);
+    if (m.type === MessageType.AppResp && !m.reject && durable.term <= m.term) {
+      if (m.index > log.lastIndex()) {
+        fail(`node ${m.from} acked index ${m.index} to ${m.to} but only ${log.lastIndex()} is on its disk`);
+      }
+      if (durable.term === m.term) this.checkAckMatchesLeader(m, log);
+    }
+  }
+
+  /**
+   * An append ack at term t for index i promises the leader of t that the sender's log equals the
+   * leader's up to i (the leader counts it toward commitment). The leader's log in term t is its
+   * election log up to its no-op at n, then entries of term t only. So: for i ≥ n the sender's
+   * entry at i must be of term t (hence the leader's, by log matching); for i < n its prefix must
+   * be the election log's.
+   */
+  private checkAckMatchesLeader(m: Message, log: DurableLog): void {
+    const i = m.index;
+    const start = this.termStart.get(m.term);
+    if (i === 0 || start === undefined) return;
+    if (i >= start.index) {
+      // An index inside the sender's snapshot is committed: the snapshot checks cover it.
+      if (i > log.snapshotIndex && log.termAt(i) !== m.term) {
+        fail(
+          `node ${m.from} acked index ${i} to ${m.to} in term ${m.term}, but its entry there is from term ` +
+            `${log.termAt(i)}, while the leader of term ${m.term} has its own entries from ${start.index} on`,
+        );
+      }
+      return;
+    }
+    const n = start.index;
+    // Fast path: the sender holds the leader's whole election log.
+    if (log.lastIndex() >= n - 1 && log.prefixId(n - 1) === start.prevPrefix) return;
+    if (log.prefixId(i) !== this.interner.ancestor(start.prevPrefix, n - 1 - i)) {
+      fail(
+        `node ${m.from} acked index ${i} to ${m.to} in term ${m.term}, but its log up to ${i} differs from ` +
+          `that leader's`,
+      );
     }
   }
 
@@ -232,10 +353,14 @@ export class SafetyChecker {
     }
     // First sighting of this entry anywhere: the checks below run once per distinct entry.
     this.prefixOfEntry.set(key, mine);
-    if (prevTerm < e.term && (e.type !== EntryType.Normal || e.data.length !== 0)) {
-      fail(
-        `entry ${k} is the first of term ${e.term} but not a no-op (leaders must start their term with one)`,
-      );
+    if (prevTerm < e.term) {
+      if (e.type !== EntryType.Normal || e.data.length !== 0) {
+        fail(
+          `entry ${k} is the first of term ${e.term} but not a no-op (leaders must start their term with one)`,
+        );
+      }
+      // Log matching makes this the one place where term e.term starts, in every log.
+      this.termStart.set(e.term, { index: k, prevPrefix: log.prefixId(k - 1) });
     }
     const expected = this.ticketPayload.get(key);
     if (expected !== undefined && (e.type !== EntryType.Normal || bytesKey(e.data) !== expected)) {
@@ -296,20 +421,44 @@ export class SafetyChecker {
 
   // ---- applying --------------------------------------------------------------------------
 
-  /** Node `id` applies `e`; `applied` is its durable applied index before this entry. */
-  observeApply(id: NodeId, log: DurableLog, e: Entry, applied: number, durableTerm: number): void {
-    if (e.index !== applied + 1) {
-      fail(`node ${id} was handed entry ${e.index} to apply after applying ${applied} (gap or repeat)`);
+  /**
+   * Node `id` applies `e` to a state machine at `sm` (applied index and digest, durable). Returns
+   * the digest after it: the state machine must reflect exactly the committed log up to there.
+   */
+  observeApply(
+    id: NodeId,
+    log: DurableLog,
+    e: Entry,
+    sm: { applied: number; digest: number },
+    durableTerm: number,
+  ): number {
+    if (e.index !== sm.applied + 1) {
+      fail(`node ${id} was handed entry ${e.index} to apply after applying ${sm.applied} (gap or repeat)`);
     }
     if (e.index > log.lastIndex())
       fail(`node ${id} was handed entry ${e.index} to apply before it was on disk`);
+    if (e.index <= log.snapshotIndex)
+      fail(
+        `node ${id} was handed entry ${e.index} to apply, which its disk compacted (${log.snapshotIndex})`,
+      );
     const id_ = this.interner.idFor(log.prefixId(e.index - 1), e);
     if (id_ !== log.prefixId(e.index)) {
       fail(`node ${id} was handed entry ${e.index}/t${e.term} to apply, but its disk holds a different one`);
     }
+    const digest = this.interner.idFor(sm.digest, e);
+    if (digest !== id_) {
+      fail(`node ${id}'s state machine at ${e.index} does not reflect the log it applied from`);
+    }
     const prev = this.appliedIds[e.index];
-    if (prev === undefined) this.appliedIds[e.index] = id_;
-    else if (prev !== id_) fail(`state machine safety: nodes applied different entries at index ${e.index}`);
+    if (prev === undefined) {
+      this.appliedIds[e.index] = id_;
+      if (e.type === EntryType.ConfChange) {
+        const before = this.membershipAt(e.index - 1);
+        if (!before) fail(`node ${id} is the first to apply ${e.index}, but nobody applied ${e.index - 1}`);
+        this.confTimeline.push({ index: e.index, conf: applyConfChange(before, decodeConfChange(e.data)) });
+      }
+    } else if (prev !== id_)
+      fail(`state machine safety: nodes applied different entries at index ${e.index}`);
     this.counters.applies++;
     this.observeCommitted(id, log, e.index, durableTerm);
     if (e.type === EntryType.Normal && e.data.length > 0) {
@@ -317,6 +466,69 @@ export class SafetyChecker {
       const at = this.appliedPayload.get(payload);
       if (at === undefined) this.appliedPayload.set(payload, e.index);
       else if (at !== e.index) fail(`payload ${payload} applied at index ${at} and again at ${e.index}`);
+    }
+    return digest;
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------
+
+  /**
+   * A snapshot's metadata as node `id` produced it (compaction, a Snapshot message, a capture for
+   * a transfer), with `log` its disk at that moment, which still holds the index: it must name a
+   * committed prefix, that prefix's last term, and the membership that prefix results in.
+   */
+  observeSnapshotMeta(id: NodeId, meta: SnapshotMeta, log: DurableLog, what: string): void {
+    this.counters.snapshotChecks++;
+    const where = `node ${id}'s ${what} at ${meta.index}`;
+    if (meta.index < 0 || meta.index > log.lastIndex())
+      fail(`${where} is beyond its log (last ${log.lastIndex()})`);
+    if (meta.index > this.watermark())
+      fail(`${where} is beyond anything known committed (${this.watermark()})`);
+    if (log.prefixId(meta.index) !== this.committedIds[meta.index]) {
+      fail(`${where} stands for a log prefix that differs from the committed one`);
+    }
+    if (meta.index >= log.snapshotIndex && meta.term !== log.termAt(meta.index)) {
+      fail(`${where} says term ${meta.term}, but the entry there is from term ${log.termAt(meta.index)}`);
+    }
+    this.checkSnapshotConf(where, meta);
+  }
+
+  private checkSnapshotConf(where: string, meta: SnapshotMeta): void {
+    const expected = this.membershipAt(meta.index);
+    if (expected && !sameConf(expected, meta.confState)) {
+      fail(
+        `${where} carries ${showConf(meta.confState)}, but the committed log up to there makes ` +
+          showConf(expected),
+      );
+    }
+  }
+
+  /**
+   * Node `id` was handed `meta` in a Ready to install, and found `stored` (what it received and
+   * stored) for it; `prevCommit` is its durable commit index before. A snapshot is only
+   * installed when it is news, and must be exactly the committed state it claims to be.
+   */
+  observeInstall(id: NodeId, meta: SnapshotMeta, stored: StoredSnapshot, prevCommit: number): void {
+    this.counters.snapshotChecks++;
+    const where = `node ${id} installing the snapshot at ${meta.index}/t${meta.term}`;
+    if (meta.index <= prevCommit) fail(`${where}: it had already committed ${prevCommit}`);
+    const s = stored.meta;
+    if (s.index !== meta.index || s.term !== meta.term || !sameConf(s.confState, meta.confState)) {
+      fail(`${where}: the core's metadata differs from the stored snapshot's`);
+    }
+    if (stored.image.applied !== meta.index || stored.image.digest !== stored.prefixIds[meta.index]) {
+      fail(`${where}: the stored image is not the state at ${meta.index}`);
+    }
+    if (meta.index > this.watermark() || stored.image.digest !== this.committedIds[meta.index]) {
+      fail(`${where}: it does not stand for the committed log up to there`);
+    }
+    this.checkSnapshotConf(where, meta);
+  }
+
+  /** Node `id`'s state machine (after an install or a restart) is at `applied` with `digest`. */
+  observeStateMachine(id: NodeId, applied: number, digest: number, what: string): void {
+    if (applied > this.watermark() || digest !== this.committedIds[applied]) {
+      fail(`node ${id}'s state machine ${what} does not reflect the committed log up to ${applied}`);
     }
   }
 

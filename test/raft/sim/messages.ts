@@ -59,6 +59,8 @@ export function describeMessage(m: Message): string {
     case MessageType.ReadIndex:
     case MessageType.ReadIndexResp:
       return `${head} index=${m.index} ctx=${bytesKey(m.context)}`;
+    case MessageType.Snapshot:
+      return m.snapshot ? `${head} snap=${m.snapshot.index}/t${m.snapshot.term}` : `${head} (no meta)`;
     default:
       return head;
   }

@@ -2,9 +2,12 @@
 // per-message drop, delay, duplication (and so reordering), plus partitions made of cut directed
 // links, which model both full and one-way partitions. It never delivers anything by itself: the
 // harness picks which due message arrives next, which is where most of the reordering comes from.
+// Snapshot transfers (the runtime's out-of-band streams) travel here too, with the same faults; a
+// lost one stays in flight as a failure notice for the sender, which learns of it only later.
 import type { Message, NodeId } from '../../../src/raft/types.js';
 import { cloneMessage } from './messages.js';
 import type { Prng } from './prng.js';
+import type { SnapshotTransfer } from './snapshots.js';
 
 export interface Faults {
   /** Probability that a sent message is lost. */
@@ -23,6 +26,10 @@ export interface InFlight {
   dueAt: number;
   /** Send order, for FIFO delivery in scripted scenarios and stable event logs. */
   seq: number;
+  /** Set on a snapshot transfer: `msg` is the Snapshot message the receiver steps once it is stored. */
+  transfer?: SnapshotTransfer;
+  /** A transfer that was dropped or cut at send: when due, it only tells the sender it failed. */
+  lost?: boolean;
 }
 
 export class Network {
@@ -36,26 +43,31 @@ export class Network {
   /** prng is only consulted when faults are configured; scripted scenarios may pass none. */
   constructor(private readonly prng?: Prng) {}
 
-  send(m: Message, now: number): void {
+  send(m: Message, now: number, transfer?: SnapshotTransfer): void {
     this.stats.sent++;
     if (this.isCut(m.from, m.to)) {
       this.stats.cut++;
+      if (transfer) this.enqueue(m, now, transfer, true);
       return;
     }
     if (this.faults.dropRate > 0 && this.rng().chance(this.faults.dropRate)) {
       this.stats.dropped++;
+      if (transfer) this.enqueue(m, now, transfer, true);
       return;
     }
-    this.enqueue(m, now);
+    this.enqueue(m, now, transfer);
     if (this.faults.dupRate > 0 && this.rng().chance(this.faults.dupRate)) {
       this.stats.duplicated++;
-      this.enqueue(m, now);
+      this.enqueue(m, now, transfer);
     }
   }
 
-  private enqueue(m: Message, now: number): void {
+  private enqueue(m: Message, now: number, transfer?: SnapshotTransfer, lost?: boolean): void {
     const delay = this.faults.maxDelay > 0 ? this.rng().int(this.faults.maxDelay + 1) : 0;
-    this.inFlight.push({ msg: cloneMessage(m), dueAt: now + delay, seq: this.nextSeq++ });
+    const item: InFlight = { msg: cloneMessage(m), dueAt: now + delay, seq: this.nextSeq++ };
+    if (transfer) item.transfer = transfer;
+    if (lost) item.lost = true;
+    this.inFlight.push(item);
   }
 
   private rng(): Prng {
@@ -80,6 +92,7 @@ export class Network {
     const i = this.inFlight.indexOf(item);
     if (i < 0) throw new Error('message is not in flight');
     this.inFlight.splice(i, 1);
+    if (item.lost) return false;
     if (this.isCut(item.msg.from, item.msg.to)) {
       this.stats.cut++;
       return false;
@@ -87,11 +100,14 @@ export class Network {
     return true;
   }
 
-  /** Drops every in-flight message matching `pred`; returns how many. */
-  dropWhere(pred: (m: Message) => boolean): number {
-    const before = this.inFlight.length;
+  /**
+   * Drops every in-flight message matching `pred`; returns them. (A transfer dropped this way never
+   * reports back: use Cluster.loseTransfers to lose one the way the sender would notice.)
+   */
+  dropWhere(pred: (m: Message) => boolean): InFlight[] {
+    const dropped = this.inFlight.filter((f) => pred(f.msg));
     this.inFlight = this.inFlight.filter((f) => !pred(f.msg));
-    return before - this.inFlight.length;
+    return dropped;
   }
 
   isCut(from: NodeId, to: NodeId): boolean {

@@ -54,6 +54,7 @@ export function runSimulation(seed: number, steps: number, eventCapacity = 50): 
     prng: prng.fork(2),
     eventCapacity,
     bootstrap: setup.bootstrap,
+    earlySnapshotReports: setup.earlySnapshotReports,
   });
   cluster.network.faults = setup.faults;
   const schedule = new RandomSchedule(cluster, prng.fork(3), setup);

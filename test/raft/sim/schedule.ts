@@ -1,6 +1,7 @@
 // The faulty phase of a run: one randomly chosen action per step. Weights follow the amount of
 // pending work (many due messages → mostly deliveries), so logical time advances at a pace where
-// elections can still succeed, while faults keep interrupting them.
+// elections can still succeed, while faults keep interrupting them. Nodes also compact their logs
+// at random moments, each on its own, so followers that fall behind need snapshots.
 import { Role, type NodeId } from '../../../src/raft/types.js';
 import type { Cluster } from './cluster.js';
 import type { Prng } from './prng.js';
@@ -11,10 +12,19 @@ export interface ScheduleCounters {
   reads: number;
   transfers: number;
   partitions: number;
+  compactions: number;
+  unaskedSnapshots: number;
 }
 
 export class RandomSchedule {
-  readonly counters: ScheduleCounters = { proposals: 0, reads: 0, transfers: 0, partitions: 0 };
+  readonly counters: ScheduleCounters = {
+    proposals: 0,
+    reads: 0,
+    transfers: 0,
+    partitions: 0,
+    compactions: 0,
+    unaskedSnapshots: 0,
+  };
 
   /** Faults last a while in logical time (long enough to force elections), then end. */
   private healAt = 0;
@@ -45,8 +55,11 @@ export class RandomSchedule {
     const outstanding = up.filter((id) => c.node(id).pending !== null);
     const restartable = down.filter((id) => (this.restartAt.get(id) ?? 0) <= c.now);
     const cut = c.network.cutCount() > 0;
+    const reports = c.dueReports();
     const action = this.rng.weighted({
       deliver: due.length ? 8 + 2 * due.length : 0,
+      // A snapshot transfer's outcome reaching the runtime that started it.
+      report: reports ? 6 : 0,
       ready: busy.length * 6,
       // The pipelined path: messages leave (and arrive) while a Ready is still being persisted.
       drain: outstanding.length * 1.5,
@@ -62,10 +75,24 @@ export class RandomSchedule {
       // Overlapping partitions would mostly heal each other: start one only when none is active.
       partition: cut ? 0 : this.setup.partitionWeight,
       heal: cut && c.now >= this.healAt ? 20 : 0,
+      compact: up.length ? this.setup.compactWeight : 0,
+      // The core must cope with any snapshot a leader sends, not only those it asked for: a runtime
+      // syncing a member on its own, or a transfer overtaken by events. (Only these reach a
+      // follower that holds the snapshot's entry but an older leader's tail after it.)
+      unaskedSnapshot: this.setup.compactWeight > 0 ? 0.2 : 0,
     });
     switch (action) {
       case 'deliver':
         c.deliver(this.rng.pick(due));
+        break;
+      case 'report':
+        c.deliverReport(this.rng.int(reports));
+        break;
+      case 'compact':
+        this.compact(up);
+        break;
+      case 'unaskedSnapshot':
+        this.unaskedSnapshot();
         break;
       case 'ready':
         c.readyStep(this.rng.pick(busy));
@@ -108,6 +135,32 @@ export class RandomSchedule {
         c.events.add('heal');
         break;
     }
+  }
+
+  /**
+   * A node compacts somewhere between its last compaction and what both its core and its state
+   * machine have applied, often right up to that, often keeping a few entries for slow followers.
+   * Leaders compact more often: theirs is the log followers need.
+   */
+  private compact(up: NodeId[]): void {
+    const c = this.cluster;
+    const leader = c.leader();
+    const id = leader !== undefined && this.rng.chance(0.5) ? leader : this.rng.pick(up);
+    const keep = this.rng.chance(0.5) ? 0 : this.rng.range(1, this.setup.maxKeep);
+    const lo = c.snapshotIndex(id);
+    const hi = Math.min(c.status(id).appliedIndex, c.node(id).applied) - keep;
+    if (hi <= lo) return;
+    this.counters.compactions++;
+    c.compact(id, this.rng.chance(0.5) ? hi : this.rng.range(lo + 1, hi));
+  }
+
+  private unaskedSnapshot(): void {
+    const c = this.cluster;
+    const leader = c.leader();
+    // Not while its core runs ahead of its state machine (a snapshot stepped in, not installed).
+    if (leader === undefined || c.node(leader).applied < c.snapshotIndex(leader)) return;
+    this.counters.unaskedSnapshots++;
+    c.sendSnapshot(leader, this.rng.pick(c.ids.filter((id) => id !== leader)));
   }
 
   /** Mostly to the leader, in bursts (so several travel in one AppendEntries); sometimes to anyone. */

@@ -13,7 +13,11 @@ export const ELECTION_TICKS = 10;
 const SLOW_TIMER = 0.999;
 const FAST_TIMER = 0;
 
-export function scriptedCluster(size: number, config: Partial<CoreConfig> = {}): Cluster {
+export function scriptedCluster(
+  size: number,
+  config: Partial<CoreConfig> = {},
+  opts: { bootstrap?: boolean } = {},
+): Cluster {
   return new Cluster({
     size,
     config: { ...DEFAULT_CONFIG, electionTicks: ELECTION_TICKS, heartbeatTicks: 2, ...config },
@@ -21,6 +25,7 @@ export function scriptedCluster(size: number, config: Partial<CoreConfig> = {}):
     eventCapacity: 200,
     // Everyone starts on the longest timeout; elect() makes one node faster.
     timerOverride: SLOW_TIMER,
+    bootstrap: opts.bootstrap,
   });
 }
 

@@ -1,7 +1,8 @@
 // What a seed decides before the run starts: cluster size, core tuning, how hostile the network
 // is, how often nodes crash. Spreading these across seeds covers more ground than one profile
 // (tiny message caps and windows exercise batching and flow control; some seeds run without
-// PreVote or CheckQuorum, which must stay safe even if they are less live).
+// PreVote or CheckQuorum, which must stay safe even if they are less live). Most seeds compact
+// logs, some so eagerly that any follower that misses a few entries needs a snapshot.
 import { DEFAULT_CONFIG } from '../../../src/raft/api.js';
 import type { CoreConfig } from './cluster.js';
 import type { Faults } from './network.js';
@@ -16,6 +17,12 @@ export interface SimSetup {
   partitionWeight: number;
   /** Start from the runtime's bootstrapped log rather than an empty one. */
   bootstrap: boolean;
+  /** Relative weight of log compactions (0: never, so no snapshots either). */
+  compactWeight: number;
+  /** A compaction keeps 0..maxKeep entries behind the applied index (0 half the time). */
+  maxKeep: number;
+  /** How often a leader's runtime reports a snapshot transfer done as soon as it is sent. */
+  earlySnapshotReports: number;
 }
 
 export function chooseSetup(rng: Prng): SimSetup {
@@ -41,6 +48,9 @@ export function chooseSetup(rng: Prng): SimSetup {
     crashWeight: rng.pick([0, 0.1, 0.3, 1]),
     partitionWeight: rng.pick([0, 0.1, 0.3, 1]),
     bootstrap: rng.chance(0.5),
+    compactWeight: rng.pick([0, 0.3, 1, 3]),
+    maxKeep: rng.pick([1, 3, 10]),
+    earlySnapshotReports: rng.pick([0, 0, 0.5, 1]),
   };
 }
 
@@ -50,6 +60,7 @@ export function describeSetup(s: SimSetup): string {
     `${s.size} nodes; electionTicks=${c.electionTicks} heartbeatTicks=${c.heartbeatTicks} ` +
     `maxEntries=${c.maxEntriesPerMessage} maxBytes=${c.maxBytesPerMessage} inflight=${c.maxInflightMessages} ` +
     `preVote=${c.preVote} checkQuorum=${c.checkQuorum}; drop=${s.faults.dropRate} dup=${s.faults.dupRate} ` +
-    `maxDelay=${s.faults.maxDelay}; crash=${s.crashWeight} partition=${s.partitionWeight}; bootstrap=${s.bootstrap}`
+    `maxDelay=${s.faults.maxDelay}; crash=${s.crashWeight} partition=${s.partitionWeight}; bootstrap=${s.bootstrap}; ` +
+    `compact=${s.compactWeight} keep≤${s.maxKeep} earlyReports=${s.earlySnapshotReports}`
   );
 }
