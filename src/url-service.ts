@@ -263,7 +263,10 @@ export class UrlService implements NodeApi, VisitsApi {
     };
   }
 
-  backup(): { index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void } {
+  async backup(): Promise<{ index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void }> {
+    // A backup holds everything applied here when it was asked for, not just the last timed
+    // flush (a transfer to a follower need not wait: the log covers the difference).
+    await this.store.flush();
     const snapshot = this.runtime.captureSnapshot();
     return {
       index: snapshot.meta.index,

@@ -90,7 +90,7 @@ export interface NodeApi {
    * A consistent snapshot of this node's URL store (a backup): its Raft index and its bytes in the
    * snapshot file format. The caller must close() it, also when the transfer breaks.
    */
-  backup(): { index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void };
+  backup(): Promise<{ index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void }>;
   /** Knows a leader and has applied what it was behind at start or join. */
   isReady(): boolean;
 }

@@ -101,7 +101,8 @@ describe('kill -9 during compaction and snapshot install', () => {
     console.log(
       `snapshot transfers started ${transfers}, installs completed ${installs}, installs resumed ${resumed}`,
     );
-    expect(transfers).toBeGreaterThanOrEqual(ROUNDS);
+    // Not every restart needs one (a restarted leader, a follower that catches up from the kept tail).
+    expect(transfers).toBeGreaterThanOrEqual(ROUNDS / 2);
     expect(installs).toBeGreaterThan(0);
 
     const missing: string[] = [];

@@ -113,7 +113,7 @@ export class FakeNode implements NodeApi, VisitsApi {
   backupBytes = [Buffer.from('URLSNAP\x01'), Buffer.from('rest of a snapshot')];
   backupsClosed = 0;
 
-  backup(): { index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void } {
+  async backup(): Promise<{ index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void }> {
     const parts = this.backupBytes;
     return {
       index: 7,

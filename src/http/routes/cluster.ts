@@ -35,7 +35,7 @@ export function registerClusterRoutes(
   // A backup: the same consistent snapshot a lagging follower is sent, streamed with backpressure
   // so that a large store never sits in memory. Restore with `node dist/cmd/node.js --restore-from`.
   const backup: RequestHandler = async (req, res) => {
-    const snapshot = node.backup();
+    const snapshot = await node.backup();
     const done = () => snapshot.close();
     res.on('close', done);
     res.setHeader('content-type', 'application/octet-stream');
