@@ -3,6 +3,7 @@
 // and crashed before (or while) installing it in LMDB. The snapshot file was stored before the WAL
 // record, so the install can be finished now; without the file the node cannot know its state.
 import type { Logger } from 'pino';
+import { inConf } from './node/members.js';
 import type { NodeMetaStore } from './node/storage/index.js';
 import type { SnapshotMeta } from './raft/index.js';
 import type { SnapshotFiles } from './shortener/snapshot/snapshot-files.js';
@@ -47,9 +48,7 @@ export async function finishInterruptedInstall(options: {
   const header = await snapshotFiles.install(path);
   await metaStore.setMembership({
     confState: snapshot.confState,
-    members: header.members.filter(
-      (m) => snapshot.confState.voters.includes(m.id) || snapshot.confState.learners.includes(m.id),
-    ),
+    members: header.members.filter((m) => inConf(snapshot.confState, m.id)),
     appliedIndex: snapshot.index,
   });
   await snapshotFiles.discardAllExcept();

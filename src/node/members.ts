@@ -1,6 +1,12 @@
 // Who the members are and where to reach them. The core only knows ids; addresses travel in the
 // context of each membership-change entry, so every node learns them from the log.
+import type { ConfState } from '../raft/index.js';
 import type { Member } from './storage/index.js';
+
+/** Whether `id` is named by the membership, as a voter or a learner. */
+export function inConf(conf: ConfState, id: number): boolean {
+  return conf.voters.includes(id) || conf.learners.includes(id);
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -26,7 +26,7 @@ import {
   type SoftState,
 } from '../raft/index.js';
 import { ProposalDroppedError, RuntimeStoppedError } from './errors.js';
-import { decodeMemberContext, encodeMemberContext, MemberDirectory } from './members.js';
+import { decodeMemberContext, encodeMemberContext, inConf, MemberDirectory } from './members.js';
 import { RaftMetrics } from './metrics.js';
 import type { Member, NodeMetaStore } from './storage/index.js';
 import { Waiters } from './waiters.js';
@@ -547,15 +547,14 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
 
   /** After a snapshot: the members are those of its membership, at the addresses it carries. */
   private replaceMembers(members: Member[], meta: SnapshotMeta): void {
-    const inConf = new Set([...meta.confState.voters, ...meta.confState.learners]);
     for (const m of this.members.list()) {
-      if (!inConf.has(m.id)) {
+      if (!inConf(meta.confState, m.id)) {
         this.members.delete(m.id);
         if (m.id !== this.nodeId) this.opts.transport.removePeer(m.id);
       }
     }
     for (const m of members) {
-      if (!inConf.has(m.id)) continue;
+      if (!inConf(meta.confState, m.id)) continue;
       this.members.set(m);
       this.connectPeer(this.members.get(m.id)!);
     }

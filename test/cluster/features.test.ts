@@ -10,6 +10,7 @@ import type { NodeProcess } from '../../src/launcher/node-process.js';
 import {
   freePorts,
   HOST,
+  metricValue,
   printLogTails,
   removeDir,
   statuses,
@@ -91,14 +92,6 @@ async function leader(): Promise<NodeProcess> {
 
 function running(): NodeProcess[] {
   return cluster.nodes.filter((n) => n.running);
-}
-
-/** The leader's visit_batches_proposed_total (its own batches and those forwarded to it). */
-async function batchesProposed(node: NodeProcess): Promise<number> {
-  const text = await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) =>
-    r.text(),
-  );
-  return Number(/^visit_batches_proposed_total (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
 /** Waits until every running node has applied what the leader has committed now. */
@@ -247,7 +240,7 @@ describe('replicated features', () => {
     ];
     const expected = plan.reduce((sum, [, times]) => sum + times, 0);
 
-    const proposedBefore = await batchesProposed(lead);
+    const proposedBefore = await metricValue(lead, 'visit_batches_proposed_total');
     const dayBefore = new Date().toISOString().slice(0, 10);
     await Promise.all(
       plan.map(async ([node, times]) => {
@@ -280,7 +273,7 @@ describe('replicated features', () => {
     }
 
     // The merge went through the leader's log, in batches: far fewer entries than visits.
-    const proposed = (await batchesProposed(lead)) - proposedBefore;
+    const proposed = (await metricValue(lead, 'visit_batches_proposed_total')) - proposedBefore;
     expect(proposed).toBeGreaterThanOrEqual(1);
     expect(proposed).toBeLessThan(expected);
   });

@@ -262,3 +262,34 @@ export async function mapLimit<T, R>(
   );
   return out;
 }
+
+// ------------------------------------------------------------------------------ metrics
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses Prometheus text exposition format (samples only; # HELP/# TYPE lines skipped). */
+export function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/.exec(line);
+    if (!m) throw new Error(`not a Prometheus sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]] = l[2];
+    samples.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/** The value of the unlabelled sample `name` on `node`'s /metrics; 0 when it is not there yet. */
+export async function metricValue(node: NodeProcess, name: string): Promise<number> {
+  const res = await request(`${node.url}/metrics`);
+  return (
+    parseMetrics(res.text).find((s) => s.name === name && Object.keys(s.labels).length === 0)?.value ?? 0
+  );
+}

@@ -2,30 +2,17 @@
 // commit and applied index, per-peer match index on the leader), counters and histograms
 // (proposals, commit and fsync latency), HTTP requests by route and status, and process metrics.
 import { describe, expect, it } from 'vitest';
-import { mapLimit, request, shorten, useSharedCluster, waitApplied } from './helpers.js';
+import {
+  mapLimit,
+  parseMetrics,
+  request,
+  shorten,
+  useSharedCluster,
+  waitApplied,
+  type Sample,
+} from './helpers.js';
 
 const tc = useSharedCluster('metrics');
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses Prometheus text exposition format (samples only; # HELP/# TYPE lines skipped). */
-function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/.exec(line);
-    if (!m) throw new Error(`not a Prometheus sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[l[1]] = l[2];
-    samples.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return samples;
-}
 
 /** The samples of `name` whose labels include `labels`. */
 function find(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {

@@ -8,6 +8,7 @@ import type { NodeProcess } from '../../src/launcher/node-process.js';
 import {
   freePorts,
   mapLimit,
+  metricValue,
   printLogTails,
   request,
   shorten,
@@ -62,13 +63,6 @@ async function expectAllReadable(node: NodeProcess, codes: Map<string, string>):
   ).toEqual([]);
 }
 
-async function metric(node: NodeProcess, name: string): Promise<number> {
-  const res = await fetch(`${node.url}/metrics`);
-  const text = await res.text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
-
 describe('log compaction and snapshots', () => {
   it('compacts the log and frees WAL segments under steady writes', async () => {
     const leaderStatus = await tc.cluster.waitUntilConverged(30_000);
@@ -85,7 +79,7 @@ describe('log compaction and snapshots', () => {
     // 1,200 writes of ~150 bytes fill a dozen 32 KiB segments; compaction keeps only the recent ones.
     const segments = readdirSync(join(tc.dataRoot, `node${leader.spec.id}`, 'wal'));
     expect(segments.length).toBeLessThan(8);
-    expect(await metric(leader, 'raft_log_compactions_total')).toBeGreaterThan(0);
+    expect(await metricValue(leader, 'raft_log_compactions_total')).toBeGreaterThan(0);
   });
 
   it('brings a follower that was down back by a snapshot, then by replication', async () => {
@@ -99,8 +93,8 @@ describe('log compaction and snapshots', () => {
 
     const back = tc.restart(follower.spec.id);
     await waitApplied([back], leaderNow.commitIndex, 30_000);
-    expect(await metric(back, 'raft_snapshots_installed_total')).toBeGreaterThan(0);
-    expect(await metric(leader, 'raft_snapshots_sent_total')).toBeGreaterThan(0);
+    expect(await metricValue(back, 'raft_snapshots_installed_total')).toBeGreaterThan(0);
+    expect(await metricValue(leader, 'raft_snapshots_sent_total')).toBeGreaterThan(0);
     await expectAllReadable(back, whileDown);
 
     // Replication goes on from the snapshot: a new write reaches the follower.
@@ -130,7 +124,7 @@ describe('log compaction and snapshots', () => {
       30_000,
     );
     await waitApplied([joiner], (await leader.status())!.commitIndex, 20_000);
-    expect(await metric(joiner, 'raft_snapshots_installed_total')).toBeGreaterThan(0);
+    expect(await metricValue(joiner, 'raft_snapshots_installed_total')).toBeGreaterThan(0);
     await expectAllReadable(joiner, before);
     const redirect = await fetch(`${joiner.url}/${[...before.values()][0]}`, { redirect: 'manual' });
     expect(redirect.status).toBe(302);

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../../common/sync-directory.js';
 import type { SnapshotHeader, SnapshotMember } from './format.js';
 import { SnapshotParser } from './parser.js';
 import type { UrlStore } from '../url-store.js';
@@ -121,14 +122,5 @@ export class SnapshotFiles {
       const path = join(this.dir, name);
       if (FINAL_NAME.test(name) && path !== keep) await unlink(path).catch(() => {});
     }
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

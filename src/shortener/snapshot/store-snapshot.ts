@@ -8,7 +8,7 @@
 // included, so a crash leaves either the old state or the new one, never a mix.
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
-import { DUPSORT_DB_NAMES, META_APPLIED_INDEX, STORE_DB_NAMES } from '../store-layout.js';
+import { DUPSORT_DB_NAMES, META_APPLIED_INDEX, openStoreTables, STORE_DB_NAMES } from '../store-layout.js';
 import { FrameKind, jsonFrame, RecordsFrameBuilder, SNAPSHOT_MAGIC, type SnapshotHeader } from './format.js';
 import { SnapshotParser } from './parser.js';
 
@@ -41,8 +41,7 @@ export function openStoreSnapshotView(root: RootDatabase): StoreSnapshotView {
   const tables = rawTables(root);
   const txn: Transaction = root.useReadTransaction();
   let closed = false;
-  const meta = root.openDB<number, string>({ name: STORE_DB_NAMES.meta, encoding: 'ordered-binary' });
-  const index = meta.get(META_APPLIED_INDEX, { transaction: txn }) ?? 0;
+  const index = openStoreTables(root).meta.get(META_APPLIED_INDEX, { transaction: txn }) ?? 0;
   return {
     index,
     async *frames(description) {
@@ -130,8 +129,7 @@ export async function installSnapshotFile(
       }
     });
     if (options.appliedIndex !== undefined) {
-      const meta = root.openDB<number, string>({ name: STORE_DB_NAMES.meta, encoding: 'ordered-binary' });
-      meta.putSync(META_APPLIED_INDEX, options.appliedIndex);
+      openStoreTables(root).meta.putSync(META_APPLIED_INDEX, options.appliedIndex);
     }
   });
   return header;

@@ -28,6 +28,7 @@ import {
   frameRecords,
   type EncodedPayload,
 } from './record-format.js';
+import { syncDirectory } from '../../../common/sync-directory.js';
 import { Replay, type ReplayedLog } from './replay.js';
 import { WalCorruptionError, WalUnusableError } from './wal-errors.js';
 
@@ -416,14 +417,4 @@ async function cutTornTail(replayed: ReplayedLog, logger: Logger): Promise<void>
     { file, offset, cutBytes, defect, detail },
     `write-ahead log: cut an unfinished write at the end of ${file}: ${cutBytes} bytes from offset ${offset} (${detail})`,
   );
-}
-
-/** fsync a directory so that file creations and deletions in it survive a crash. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
