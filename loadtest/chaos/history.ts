@@ -31,6 +31,13 @@ export interface CreateOp extends OpBase {
   created?: boolean;
   /** On a 409: the leader the node pointed to. */
   leaderHint?: number;
+  /**
+   * When the client followed 409 not-leader answers within the call (each one certainly without
+   * effect): how many, and the node that gave the final answer, which the outcome is that of
+   * (undefined when that node is not in the directory). `node` is the node first addressed.
+   */
+  hops?: number;
+  answeredBy?: number;
 }
 
 export interface ReadOp extends OpBase {

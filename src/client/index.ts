@@ -19,6 +19,7 @@ export {
   type TransportFailure,
   type TransportRequest,
   type TransportResponse,
+  type UndiciTransportOptions,
 } from './transport.js';
 export type {
   CallInfo,

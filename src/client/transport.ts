@@ -76,9 +76,25 @@ export function errorCodeOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+export interface UndiciTransportOptions {
+  /**
+   * Most connections open to one node at once; further requests wait for one (their time waiting
+   * counts against their timeout). Default: no cap (one connection per request in flight).
+   */
+  connections?: number;
+}
+
 /** The default transport: undici with keep-alive connections per origin. */
 export class UndiciTransport implements Transport {
-  private readonly agent = new Agent({ keepAliveTimeout: 4_000 });
+  private readonly agent: Agent;
+
+  constructor(options: UndiciTransportOptions = {}) {
+    const { connections } = options;
+    if (connections !== undefined && !(Number.isInteger(connections) && connections >= 1)) {
+      throw new TypeError(`connections must be a whole number >= 1, got ${connections}`);
+    }
+    this.agent = new Agent({ keepAliveTimeout: 4_000, ...(connections !== undefined && { connections }) });
+  }
 
   async request(req: TransportRequest): Promise<TransportResponse> {
     // One deadline for the whole exchange: undici's own timeouts are per phase (connect, headers,
