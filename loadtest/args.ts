@@ -15,7 +15,7 @@ export interface CliArgs {
   title?: string;
   quiet: boolean;
   /** --cluster: the tool starts its own cluster (and injects --faults). */
-  cluster?: { size: number; faults: FaultEvent[]; keepData: boolean };
+  cluster?: { size: number; faults: FaultEvent[]; keepData: boolean; profileDir?: string };
 }
 
 export const HELP = `Usage: npm run loadtest -- [flags]
@@ -69,6 +69,8 @@ ${FAULT_SCRIPT_HELP.replace(/^ {2}/gm, '                      ')}
                       acknowledged, and the acked check. Killed nodes still down at the end are
                       restarted for the check.
   --keep-data         keep the cluster's data dirs and node logs (the path is in the report).
+  --profile DIR       run every node under node --cpu-prof; each writes DIR/CPU.<date>.<time>.<pid>.*.cpuprofile
+                      when it stops (open in Chrome DevTools or speedscope).
 
 Client
   --connections N     connection cap per node (undici Pool, pipelining 1); in --max mode also the
@@ -133,6 +135,7 @@ export const CLI_OPTIONS = {
   'cluster-size': { type: 'string' },
   faults: { type: 'string' },
   'keep-data': { type: 'boolean' },
+  profile: { type: 'string' },
 } as const;
 
 export function parseCli(argv: string[]): CliArgs {
@@ -189,8 +192,9 @@ export function parseCli(argv: string[]): CliArgs {
       throw new Error('--faults needs the fixed-rate mode (--rate), not --max');
     validateFaultPlan(faults, { durationMs: load.durationMs ?? 10_000, clusterSize: size });
     args.cluster = { size, faults, keepData: !!v['keep-data'] };
+    if (v.profile !== undefined) args.cluster.profileDir = v.profile;
   } else {
-    for (const flag of ['faults', 'cluster-size', 'keep-data'] as const) {
+    for (const flag of ['faults', 'cluster-size', 'keep-data', 'profile'] as const) {
       if (v[flag] !== undefined) throw new Error(`--${flag} needs --cluster`);
     }
   }

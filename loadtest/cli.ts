@@ -51,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
         faults: args.cluster.faults,
         clusterSize: args.cluster.size,
         keepData: args.cluster.keepData,
+        profileDir: args.cluster.profileDir,
         signal: abort.signal,
         log,
       });

@@ -8,7 +8,7 @@
 // and, as a last resort, with a synchronous SIGKILL from a process 'exit' handler.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freePorts } from '../../src/launcher/free-ports.js';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
@@ -30,6 +30,8 @@ export interface ClusterRunOptions {
   keepData?: boolean;
   /** Extra flags for every node (default: --no-request-log). */
   nodeArgs?: string[];
+  /** Run the nodes under --cpu-prof, writing their profiles into this directory. */
+  profileDir?: string;
   startTimeoutMs?: number;
   verifyTimeoutMs?: number;
   /** Aborting stops the load, skips the remaining faults and the check, and cleans up. */
@@ -97,6 +99,7 @@ export async function runClusterLoad(o: ClusterRunOptions): Promise<ClusterRunRe
     raftPorts: ports.slice(size),
     dataRoot,
     extraArgs: o.nodeArgs ?? ['--no-request-log'],
+    execArgv: o.profileDir === undefined ? undefined : cpuProfileFlags(o.profileDir),
   });
   const started: NodeProcess[] = [];
   const pids: number[] = [];
@@ -407,4 +410,9 @@ function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** Node names each profile CPU.<date>.<time>.<pid>...: one per process, restarts included. */
+function cpuProfileFlags(dir: string): string[] {
+  return ['--cpu-prof', '--cpu-prof-dir', resolve(dir)];
 }

@@ -11,6 +11,8 @@ export interface LocalClusterOptions {
   raftPorts: number[];
   dataRoot: string;
   extraArgs?: string[];
+  /** Node.js runtime flags for every node (see NodeProcessSpec.execArgv). */
+  execArgv?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -30,6 +32,7 @@ export class LocalCluster {
           logFile: join(options.dataRoot, `node${i}.log`),
           join: i === 1 ? undefined : `http://${options.host}:${options.httpPorts[0]}`,
           extraArgs: options.extraArgs,
+          execArgv: options.execArgv,
           env: options.env,
         }),
       );

@@ -16,6 +16,8 @@ export interface NodeProcessSpec {
   join?: string;
   /** Extra flags for cmd/node.js, e.g. ['--tick-ms', '5']. */
   extraArgs?: string[];
+  /** Flags for the Node.js runtime itself, before the entry point, e.g. ['--cpu-prof']. */
+  execArgv?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -78,6 +80,7 @@ export class NodeProcess {
     mkdirSync(dirname(s.logFile), { recursive: true });
     const out = createWriteStream(s.logFile, { flags: 'a' });
     const args = [
+      ...(s.execArgv ?? []),
       NODE_ENTRY,
       '--id',
       String(s.id),

@@ -105,11 +105,13 @@ describe('CLI flags for cluster runs', () => {
       faults: [],
       keepData: true,
     });
+    expect(parseCli(['--cluster', '--profile', '/tmp/prof']).cluster?.profileDir).toBe('/tmp/prof');
   });
 
   it.each([
     [['--faults', '1s:kill-leader'], /--faults needs --cluster/],
     [['--keep-data'], /--keep-data needs --cluster/],
+    [['--profile', '/tmp/prof'], /--profile needs --cluster/],
     [['--cluster', '--nodes', 'http://127.0.0.1:1'], /cannot be combined with --nodes/],
     [['--cluster', '--max', '--faults', '1s:kill-leader'], /--faults needs the fixed-rate mode/],
     [['--cluster', '--faults', '12s:kill-leader'], /not before the end of the run \(--duration 10s\)/],
@@ -124,6 +126,7 @@ describe('CLI flags for cluster runs', () => {
       '--cluster-size',
       '--faults',
       '--keep-data',
+      '--profile',
       'kill-leader',
       'kill-follower',
       'restart',
