@@ -22,6 +22,9 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --tick-ms N            length of one Raft tick in ms (TICK_MS, default ${DEFAULT_TIMING.tickMs})
   --heartbeat-ticks N    ticks between heartbeats (HEARTBEAT_TICKS, default ${DEFAULT_TIMING.heartbeatTicks})
   --election-ticks N     base election timeout in ticks, randomized up to 2x (ELECTION_TICKS, default ${DEFAULT_TIMING.electionTicks})
+  --commit-broadcast-delay-ms N  how long the leader holds a commit advance for the next AppendEntries to
+                         carry before sending it alone; followers apply up to N ms later, writes are not
+                         slowed; 0 sends it at once (COMMIT_BROADCAST_DELAY_MS, default ${DEFAULT_TIMING.commitBroadcastDelayMs})
   --no-request-log       turn off per-request HTTP logs (REQUEST_LOG=0)
   --cluster-token T      shared secret of the cluster, required on gRPC and on join/remove (CLUSTER_TOKEN);
                          without it the node runs in protected mode: Raft on loopback only, cluster
@@ -117,6 +120,7 @@ const { values } = parseArgs({
     'tick-ms': { type: 'string' },
     'heartbeat-ticks': { type: 'string' },
     'election-ticks': { type: 'string' },
+    'commit-broadcast-delay-ms': { type: 'string' },
     'no-request-log': { type: 'boolean' },
     'cluster-token': { type: 'string' },
     'api-key': { type: 'string' },
@@ -159,6 +163,11 @@ const timing = {
   electionTicks:
     positiveInt(values['election-ticks'] ?? env.ELECTION_TICKS, '--election-ticks') ??
     DEFAULT_TIMING.electionTicks,
+  commitBroadcastDelayMs:
+    nonNegativeInt(
+      values['commit-broadcast-delay-ms'] ?? env.COMMIT_BROADCAST_DELAY_MS,
+      '--commit-broadcast-delay-ms',
+    ) ?? DEFAULT_TIMING.commitBroadcastDelayMs,
 };
 const tlsCert = values['tls-cert'] ?? (env.TLS_CERT || undefined);
 const tlsKey = values['tls-key'] ?? (env.TLS_KEY || undefined);

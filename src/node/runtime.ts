@@ -119,9 +119,20 @@ export interface RuntimeTiming {
   tickMs: number;
   heartbeatTicks: number;
   electionTicks: number;
+  /**
+   * How long a leader holds a commit-index advance for the next AppendEntries to carry it, before
+   * sending it on its own (RaftConfig.lazyCommitBroadcast). 0 sends it at once, as etcd does.
+   * Followers apply (and serve a new code) up to this much later; client acks are not delayed.
+   */
+  commitBroadcastDelayMs?: number;
 }
 
-export const DEFAULT_TIMING: RuntimeTiming = { tickMs: 10, heartbeatTicks: 5, electionTicks: 25 };
+export const DEFAULT_TIMING: RuntimeTiming = {
+  tickMs: 10,
+  heartbeatTicks: 5,
+  electionTicks: 25,
+  commitBroadcastDelayMs: 2,
+};
 
 export interface RuntimeOptions<R> {
   nodeId: number;
@@ -179,6 +190,9 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
 
   private ticker: NodeJS.Timeout | undefined;
   private ticks = 0;
+  private readonly commitBroadcastDelayMs: number;
+  /** Armed while the core holds a commit advance back (lazyCommitBroadcast). */
+  private commitBroadcastTimer: NodeJS.Timeout | undefined;
   private scheduled = false;
   private looping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -204,6 +218,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.log = opts.logger;
     this.members = new MemberDirectory(opts.members);
     this.applied = opts.initialState.applied;
+    this.commitBroadcastDelayMs =
+      opts.timing.commitBroadcastDelayMs ?? DEFAULT_TIMING.commitBroadcastDelayMs!;
     this.core = new RaftNode(
       {
         id: opts.nodeId,
@@ -215,6 +231,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         preVote: true,
         checkQuorum: true,
         random: Math.random,
+        lazyCommitBroadcast: this.commitBroadcastDelayMs > 0,
         ...opts.raftOverrides,
       },
       opts.initialState,
@@ -239,6 +256,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    clearTimeout(this.commitBroadcastTimer);
     for (const transfer of this.snapshotTransfers.values()) transfer.abort();
     this.proposals.rejectAll(new RuntimeStoppedError());
     this.readIndexes.rejectAll(new RuntimeStoppedError());
@@ -640,11 +658,27 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         if (rd.softState) this.onSoftState(rd.softState);
         for (const rs of rd.readStates) this.onReadState(rs);
       }
+      this.armCommitBroadcast();
     } catch (err) {
       this.fail(err);
     } finally {
       this.looping = false;
     }
+  }
+
+  /**
+   * A commit advance the core holds back goes out with the next proposal's AppendEntries, or on
+   * its own after commitBroadcastDelayMs: one message per follower (and one ack back) saved per
+   * write under steady load, at the cost of followers applying a little later.
+   */
+  private armCommitBroadcast(): void {
+    if (this.commitBroadcastTimer !== undefined || this.stopped || !this.core.commitBroadcastPending) return;
+    this.commitBroadcastTimer = setTimeout(() => {
+      this.commitBroadcastTimer = undefined;
+      if (this.stopped) return;
+      this.core.flushCommitBroadcast();
+      this.schedule();
+    }, this.commitBroadcastDelayMs);
   }
 
   private async persist(rd: { hardState?: HardState; entries: Entry[] }): Promise<void> {
@@ -661,6 +695,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.failed = true;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    clearTimeout(this.commitBroadcastTimer);
     this.opts.onFatal(err instanceof Error ? err : new Error(String(err)));
   }
 

@@ -71,8 +71,13 @@ export class RaftNode {
   private msgs: Message[] = [];
   private msgsAfterPersist: Message[] = [];
   private readStates: ReadState[] = [];
-  /** Proposals or a commit advance happened: followers get AppendEntries at the next flush. */
-  private broadcastPending = false;
+  /** New entries (or new members) to replicate: followers get AppendEntries at the next flush. */
+  private appendsPending = false;
+  /**
+   * The commit index advanced since the last broadcast. Flushed with the appends, or (with
+   * lazyCommitBroadcast) only by flushCommitBroadcast().
+   */
+  private commitPending = false;
   private pendingSnapshot: SnapshotMeta | undefined;
   /** Membership as of the snapshot (log.snapshotIndex): where replays of conf changes start. */
   private snapshotConf: ConfState;
@@ -438,7 +443,7 @@ export class RaftNode {
     };
     this.log.append([noop]);
     // A cluster of one commits it as soon as its own disk has it (see advance()).
-    this.broadcastPending = true;
+    this.appendsPending = true;
   }
 
   private reset(term: number): void {
@@ -454,7 +459,8 @@ export class RaftNode {
     this.votes.clear();
     this.readOnly.reset();
     this.pendingReadIndex = [];
-    this.broadcastPending = false;
+    this.appendsPending = false;
+    this.commitPending = false;
     this.resetProgress();
   }
 
@@ -697,7 +703,7 @@ export class RaftNode {
     this.log.append([entry]);
     // Sent at the next flush (hasReady/ready/drainMessages), so proposals made in the same
     // turn of the runtime's event loop share one AppendEntries per follower.
-    this.broadcastPending = true;
+    this.appendsPending = true;
     return { index: entry.index, term: entry.term };
   }
 
@@ -735,9 +741,10 @@ export class RaftNode {
     else if (pr.state === ProgressState.Snapshot && pr.matchIndex >= pr.pendingSnapshot) pr.becomeProbe();
     else if (pr.state === ProgressState.Replicate) pr.inflights.freeLE(m.index);
 
-    if (this.maybeCommit()) {
-      // maybeCommit schedules a broadcast that carries the new commit index to everyone.
-    } else if (wasPaused || pr.nextIndex <= this.log.lastIndex()) {
+    // A commit advance schedules a broadcast that carries it, and what it lacks, to everyone; one
+    // held back (lazyCommitBroadcast) must not hold this follower's pipeline back with it.
+    const broadcastComing = this.maybeCommit() && !this.cfg.lazyCommitBroadcast;
+    if (!broadcastComing && (wasPaused || pr.nextIndex <= this.log.lastIndex())) {
       this.sendAppend(m.from, false);
     }
     if (m.from === this.leadTransferee && pr.matchIndex === this.log.lastIndex()) {
@@ -795,7 +802,7 @@ export class RaftNode {
     if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
     const firstInTerm = !this.committedInCurrentTerm();
     this.log.commitTo(index);
-    this.broadcastPending = true;
+    this.commitPending = true;
     if (firstInTerm && this.pendingReadIndex.length > 0) {
       const waiting = this.pendingReadIndex;
       this.pendingReadIndex = [];
@@ -805,10 +812,27 @@ export class RaftNode {
   }
 
   private flushBroadcast(): void {
-    if (!this.broadcastPending) return;
-    this.broadcastPending = false;
+    const commitNow = this.commitPending && !this.cfg.lazyCommitBroadcast;
+    if (!this.appendsPending && !commitNow) return;
+    this.broadcastAppends();
+  }
+
+  /** Every follower gets what it lacks, with the current commit index (empty if nothing else). */
+  private broadcastAppends(): void {
+    this.appendsPending = false;
+    this.commitPending = false;
     if (this.role !== Role.Leader) return;
     for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, true);
+  }
+
+  /** A commit advance not yet sent to the followers (only ever true with lazyCommitBroadcast). */
+  get commitBroadcastPending(): boolean {
+    return this.commitPending && this.role === Role.Leader;
+  }
+
+  /** Sends the held commit index now (see RaftConfig.lazyCommitBroadcast); messages as usual. */
+  flushCommitBroadcast(): void {
+    if (this.commitPending) this.broadcastAppends();
   }
 
   /**
@@ -907,7 +931,7 @@ export class RaftNode {
     }
     // A smaller quorum may commit more at once; new members need their first AppendEntries.
     this.maybeCommit();
-    this.broadcastPending = true;
+    this.appendsPending = true;
   }
 
   // ---------------------------------------------------------------- helpers

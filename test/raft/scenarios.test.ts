@@ -355,6 +355,81 @@ describe('replication on the leader', () => {
   });
 });
 
+describe('lazy commit broadcast (RaftConfig.lazyCommitBroadcast)', () => {
+  const emptyAppsTo = (c: Cluster, f: NodeId) =>
+    inFlight(c, (m) => isApp(m) && m.to === f && m.entries.length === 0);
+
+  it('holds a commit advance for the next AppendEntries, or until flushed; never loses it', () => {
+    const c = scriptedCluster(3, { lazyCommitBroadcast: true });
+    elect(c, 1);
+    c.raft(1).flushCommitBroadcast();
+    c.settle();
+    const a = ticket(c, 1, 'a');
+    c.settle();
+    // Committed on the leader (a client would have its answer), held from the followers.
+    expect(c.status(1).commitIndex).toBe(a.index);
+    expect(c.raft(1).commitBroadcastPending).toBe(true);
+    for (const f of [2, 3]) {
+      expect(c.status(f).commitIndex).toBeLessThan(a.index);
+      expect(emptyAppsTo(c, f)).toHaveLength(0);
+    }
+
+    // The next proposal's AppendEntries carries it: no message of its own.
+    const b = ticket(c, 1, 'b');
+    c.readyStep(1);
+    for (const f of [2, 3]) {
+      const apps = appsTo(c.node(1).pending!.rd.messages, 1, f);
+      expect(apps).toHaveLength(1);
+      expect(apps[0].entries.map(payloadOf)).toEqual(['b']);
+      expect(apps[0].commit).toBe(a.index);
+    }
+    c.settle();
+    for (const f of [2, 3]) expect(c.node(f).appliedPayloads).toEqual(['a']);
+
+    // No proposal follows 'b': the runtime's timer flushes the held advance on its own.
+    expect(c.raft(1).commitBroadcastPending).toBe(true);
+    c.flushCommitBroadcast(1);
+    expect(c.raft(1).commitBroadcastPending).toBe(false);
+    c.settle();
+    for (const id of c.ids) expect(c.node(id).appliedPayloads).toEqual(['a', 'b']);
+    expect(c.status(2).commitIndex).toBe(b.index);
+  });
+
+  it('lets heartbeats carry a held advance when nothing flushes it', () => {
+    const c = scriptedCluster(3, { lazyCommitBroadcast: true });
+    elect(c, 1);
+    ticket(c, 1, 'x');
+    c.settle();
+    expect(c.node(2).appliedPayloads).toEqual([]);
+    tickAndSettle(c, 2); // heartbeatTicks
+    for (const id of c.ids) expect(c.node(id).appliedPayloads).toEqual(['x']);
+  });
+
+  it("keeps a follower's pipeline moving while advances are held", () => {
+    const c = scriptedCluster(3, {
+      lazyCommitBroadcast: true,
+      maxInflightMessages: 1,
+      maxEntriesPerMessage: 1,
+    });
+    elect(c, 1);
+    for (let i = 0; i < 5; i++) ticket(c, 1, `p${i}`);
+    // Only acks flow, no ticks and no flush: each ack must release the next entry.
+    c.settle();
+    expect(c.node(2).log.lastIndex()).toBe(c.status(1).lastIndex);
+    expect(c.status(1).commitIndex).toBe(c.status(1).lastIndex);
+  });
+
+  it('(contrast: without it, the advance goes out at once in an empty AppendEntries)', () => {
+    const c = scriptedCluster(3);
+    elect(c, 1);
+    c.settle();
+    const a = ticket(c, 1, 'a');
+    c.settle();
+    expect(c.raft(1).commitBroadcastPending).toBe(false);
+    for (const f of [2, 3]) expect(c.status(f).commitIndex).toBe(a.index);
+  });
+});
+
 describe('ReadIndex', () => {
   it('answers on the leader only after a heartbeat round confirms its leadership', () => {
     const c = scriptedCluster(5);

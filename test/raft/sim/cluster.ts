@@ -395,6 +395,13 @@ export class Cluster {
     if (st.appliedIndex === n.applied) this.checker.observeRunningConf(n.id, n.applied, st.confState, what);
   }
 
+  /** The runtime's commit-broadcast timer firing: the held commit index goes out. */
+  flushCommitBroadcast(id: NodeId): void {
+    this.raft(id).flushCommitBroadcast();
+    this.events.add(`n${id} flush commit broadcast`);
+    this.checkNode(id);
+  }
+
   /** Sends what may go out at once even while a Ready is outstanding. */
   drain(id: NodeId): number {
     const n = this.node(id);

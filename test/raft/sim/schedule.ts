@@ -56,6 +56,8 @@ export class RandomSchedule {
     const restartable = down.filter((id) => (this.restartAt.get(id) ?? 0) <= c.now);
     const cut = c.network.cutCount() > 0;
     const reports = c.dueReports();
+    // Leaders holding a commit advance back (lazyCommitBroadcast) until their runtime's timer fires.
+    const holding = up.filter((id) => c.raft(id).commitBroadcastPending);
     const action = this.rng.weighted({
       deliver: due.length ? 8 + 2 * due.length : 0,
       // A snapshot transfer's outcome reaching the runtime that started it.
@@ -63,6 +65,7 @@ export class RandomSchedule {
       ready: busy.length * 6,
       // The pipelined path: messages leave (and arrive) while a Ready is still being persisted.
       drain: outstanding.length * 1.5,
+      flushCommit: holding.length * 2,
       misdeliver: due.length ? 0.3 : 0,
       tick: 5,
       propose: up.length ? 4 : 0,
@@ -102,6 +105,9 @@ export class RandomSchedule {
         break;
       case 'drain':
         c.drain(this.rng.pick(outstanding));
+        break;
+      case 'flushCommit':
+        c.flushCommitBroadcast(this.rng.pick(holding));
         break;
       case 'tick':
         // Now and then a node misses a tick: clocks drift, and timeouts must not depend on lockstep.

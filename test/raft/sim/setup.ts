@@ -27,7 +27,7 @@ export interface SimSetup {
 
 export function chooseSetup(rng: Prng): SimSetup {
   const flags = rng.weighted({ both: 7, none: 1, preVoteOnly: 1, checkQuorumOnly: 1 });
-  return {
+  const setup: SimSetup = {
     size: rng.chance(0.5) ? 3 : 5,
     config: {
       ...DEFAULT_CONFIG,
@@ -52,6 +52,9 @@ export function chooseSetup(rng: Prng): SimSetup {
     maxKeep: rng.pick([1, 3, 10]),
     earlySnapshotReports: rng.pick([0, 0, 0.5, 1]),
   };
+  // Drawn last so that the fields above stay what they were for every seed.
+  setup.config.lazyCommitBroadcast = rng.chance(0.5);
+  return setup;
 }
 
 export function describeSetup(s: SimSetup): string {
@@ -59,7 +62,7 @@ export function describeSetup(s: SimSetup): string {
   return (
     `${s.size} nodes; electionTicks=${c.electionTicks} heartbeatTicks=${c.heartbeatTicks} ` +
     `maxEntries=${c.maxEntriesPerMessage} maxBytes=${c.maxBytesPerMessage} inflight=${c.maxInflightMessages} ` +
-    `preVote=${c.preVote} checkQuorum=${c.checkQuorum}; drop=${s.faults.dropRate} dup=${s.faults.dupRate} ` +
+    `preVote=${c.preVote} checkQuorum=${c.checkQuorum} lazyCommit=${!!c.lazyCommitBroadcast}; drop=${s.faults.dropRate} dup=${s.faults.dupRate} ` +
     `maxDelay=${s.faults.maxDelay}; crash=${s.crashWeight} partition=${s.partitionWeight}; bootstrap=${s.bootstrap}; ` +
     `compact=${s.compactWeight} keep≤${s.maxKeep} earlyReports=${s.earlySnapshotReports}`
   );
