@@ -15,3 +15,11 @@ export class RuntimeStoppedError extends Error {
     this.name = 'RuntimeStoppedError';
   }
 }
+
+/** This node was removed from the cluster (and still runs): it can no longer serve linearizable reads. */
+export class NotMemberError extends Error {
+  constructor(nodeId: number) {
+    super(`node ${nodeId} was removed from the cluster; send linearizable reads to a member`);
+    this.name = 'NotMemberError';
+  }
+}

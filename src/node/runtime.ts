@@ -25,7 +25,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../raft/index.js';
-import { ProposalDroppedError, RuntimeStoppedError } from './errors.js';
+import { NotMemberError, ProposalDroppedError, RuntimeStoppedError } from './errors.js';
 import { decodeMemberContext, encodeMemberContext, inConf, MemberDirectory } from './members.js';
 import { RaftMetrics } from './metrics.js';
 import type { Member, NodeMetaStore } from './storage/index.js';
@@ -210,6 +210,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private bytesSinceCompaction = 0;
   private applied: number;
   private softState: SoftState = { leaderId: NONE, role: Role.Follower };
+  /** This node has been a member (so its absence from the directory now means it was removed). */
+  private wasMember = false;
 
   constructor(opts: RuntimeOptions<R>) {
     super();
@@ -217,6 +219,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.nodeId = opts.nodeId;
     this.log = opts.logger;
     this.members = new MemberDirectory(opts.members);
+    this.noteMembership();
     this.applied = opts.initialState.applied;
     this.commitBroadcastDelayMs =
       opts.timing.commitBroadcastDelayMs ?? DEFAULT_TIMING.commitBroadcastDelayMs!;
@@ -300,6 +303,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
    */
   readIndex(timeoutMs: number): Promise<number> {
     if (this.stopped) return Promise.reject(new RuntimeStoppedError());
+    // The cluster no longer answers this node: fail now rather than at the timeout.
+    if (this.removedFromCluster) return Promise.reject(new NotMemberError(this.nodeId));
     // The leader keys pending reads by context, so it must be unique across the cluster: this
     // node's id, then a counter.
     const context = new Uint8Array(12);
@@ -576,6 +581,16 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       this.members.set(m);
       this.connectPeer(this.members.get(m.id)!);
     }
+    this.noteMembership();
+  }
+
+  private noteMembership(): void {
+    if (this.members.get(this.nodeId) !== undefined) this.wasMember = true;
+  }
+
+  /** Removed by a membership change, but still running (until its operator stops it). */
+  get removedFromCluster(): boolean {
+    return this.wasMember && this.members.get(this.nodeId) === undefined;
   }
 
   /**
@@ -750,13 +765,19 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       if (cc.type === ConfChangeType.RemoveNode) {
         this.members.delete(cc.nodeId);
         if (cc.nodeId !== this.nodeId) this.opts.transport.removePeer(cc.nodeId);
-        else this.log.warn('this node was removed from the cluster; it will no longer take part');
+        else {
+          this.log.warn('this node was removed from the cluster; it will no longer take part');
+          // Nobody will answer the reads it asked the leader about: fail them now.
+          this.readIndexes.rejectAll(new NotMemberError(this.nodeId));
+        }
       } else {
+        if (cc.nodeId === this.nodeId) this.wasMember = true;
         const member = decodeMemberContext(cc.nodeId, cc.context);
         this.members.set(member);
         this.connectPeer(this.members.get(cc.nodeId)!);
       }
     }
+    this.noteMembership();
     const members = this.members.list();
     const confState = this.core.status().confState;
     this.log.info({ members, confState }, 'membership changed');
@@ -777,6 +798,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       this.members.set(m);
       this.connectPeer(m);
     }
+    this.noteMembership();
   }
 
   private onSoftState(ss: SoftState): void {

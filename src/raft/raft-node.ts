@@ -801,8 +801,13 @@ export class RaftNode {
     // Only entries of the current term are committed by counting replicas (§5.4.2, Figure 8).
     if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
     const firstInTerm = !this.committedInCurrentTerm();
+    const before = this.log.committed;
     this.log.commitTo(index);
     this.commitPending = true;
+    // A membership change (or a new term's first commit) is announced at once even when lazy: a
+    // removed follower must learn of its removal before the leader stops writing to it, or it
+    // would campaign forever; and a new leader's followers should learn its commit index promptly.
+    if (before < this.pendingConfIndex && this.pendingConfIndex <= index) this.appendsPending = true;
     if (firstInTerm && this.pendingReadIndex.length > 0) {
       const waiting = this.pendingReadIndex;
       this.pendingReadIndex = [];

@@ -90,6 +90,19 @@ describe('membership changes', () => {
     for (const n of remaining) expect(await resolveCode(n.url, code)).toEqual({ status: 302, location: url });
     expect((await resolveCode(removed.url, code)).status).toBe(404);
 
+    // The removed node learned of its removal (the leader announces a membership commit at once)
+    // and no longer waits for a leader that will not answer: a linearizable read fails fast.
+    await waitFor(
+      `node ${removedId} to see itself removed`,
+      async () => ((await removed.status())?.members.some((m) => m.id === removedId) ? undefined : true),
+      10_000,
+    );
+    const asked = Date.now();
+    const read = await request(`${removed.url}/${code}?consistency=linearizable`);
+    expect(read.status, read.text).toBe(503);
+    expect(read.body.message).toMatch(/removed from the cluster/);
+    expect(Date.now() - asked).toBeLessThan(1_000);
+
     // The removed node keeps running but must not disrupt the others: over ~3 election timeouts,
     // the term and the leader of the remaining nodes stay the same. (This window is the thing
     // measured, so it is a fixed observation period, polled every 50 ms.)

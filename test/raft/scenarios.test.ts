@@ -511,8 +511,8 @@ describe('leadership transfer', () => {
 describe('membership changes', () => {
   const remove3 = { type: ConfChangeType.RemoveNode, nodeId: 3, context: new Uint8Array(0) };
 
-  function removeNode3() {
-    const c = scriptedCluster(3);
+  function removeNode3(config = {}) {
+    const c = scriptedCluster(3, config);
     elect(c, 1);
     c.settle();
     c.proposeConfChange(1, remove3);
@@ -532,6 +532,13 @@ describe('membership changes', () => {
     ticket(c, 1, 'two-voters');
     c.settle();
     expect(c.node(2).appliedPayloads).toEqual(['two-voters']);
+  });
+
+  it('reach the removed node at once even with lazyCommitBroadcast (else it campaigns forever)', () => {
+    // No tick, no flush: only the commit announcement the change itself triggers.
+    const c = removeNode3({ lazyCommitBroadcast: true });
+    expect(c.node(3).confChanges).toEqual([remove3]);
+    expect(c.status(3).confState.voters).toEqual([1, 2]);
   });
 
   // A restarted core must replay the membership changes in its log up to `applied` (found by this

@@ -140,7 +140,8 @@ export class GrpcTransport {
   }
 
   removePeer(id: number): void {
-    this.peers.get(id)?.close();
+    // Flushed: the last messages to a removed member include the news of its removal.
+    this.peers.get(id)?.close({ flush: true });
     this.peers.delete(id);
   }
 

@@ -49,6 +49,9 @@ type State =
   | { kind: 'backoff'; timer: NodeJS.Timeout } // the last stream failed; drop until the timer fires
   | { kind: 'closed' };
 
+/** How long a flushing close() lets gRPC deliver what it holds before cutting the stream. */
+const FLUSH_GRACE_MS = 1_000;
+
 export class PeerSender {
   private state: State = { kind: 'idle' };
   private queue: Message[][] = [];
@@ -78,10 +81,18 @@ export class PeerSender {
     this.write(s, batch);
   }
 
-  close(): void {
+  /**
+   * Stops sending. With `flush`, what was already handed to gRPC still goes out: the stream is
+   * half-closed and torn down only after a grace period. A removed member needs that: the
+   * AppendEntries telling it of its removal is written just before its peer is removed.
+   */
+  close(options: { flush?: boolean } = {}): void {
     const s = this.state;
     this.state = { kind: 'closed' };
-    if (s.kind === 'streaming') this.teardown(s);
+    if (s.kind === 'streaming' && options.flush) {
+      s.call.end();
+      setTimeout(() => this.teardown(s), FLUSH_GRACE_MS).unref();
+    } else if (s.kind === 'streaming') this.teardown(s);
     if (s.kind === 'backoff') clearTimeout(s.timer);
     this.dropQueue();
   }

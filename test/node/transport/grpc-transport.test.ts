@@ -226,4 +226,18 @@ describe('GrpcTransport on loopback', () => {
     a.transport.send([appMessage(1, 2, 2)]);
     expect(a.transport.stats).toMatchObject({ sent: 2, dropped: 1 });
   });
+
+  it('removePeer still delivers what was sent just before it (a removed member learns of it)', async () => {
+    const atB: Message[] = [];
+    const a = await pool.start({ nodeId: 1 });
+    const b = await pool.start({ nodeId: 2, onMessages: (ms) => atB.push(...ms) });
+    a.transport.setPeer(2, b.address);
+    a.transport.send([appMessage(1, 2, 0)]);
+    await waitFor(() => atB.length === 1, 'the stream is up');
+    // Same turn of the event loop: the runtime sends the commit, then applies the removal.
+    a.transport.send([appMessage(1, 2, 1), appMessage(1, 2, 2)]);
+    a.transport.removePeer(2);
+    await waitFor(() => atB.length === 3, 'the messages sent before removePeer');
+    expect(atB.map(seqOf)).toEqual([0, 1, 2]);
+  });
 });
