@@ -17,6 +17,7 @@ import {
 } from './node/runtime.js';
 import { join } from 'node:path';
 import {
+  lockDataDir,
   NodeMetaStore,
   openNodeDatabase,
   WalLogStore,
@@ -100,7 +101,29 @@ function splitHostPort(addr: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** Starts a node on its data dir, which it holds (LOCK file) until stop() has finished. */
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  const releaseLock = lockDataDir(config.dataDir);
+  let node: RunningNode;
+  try {
+    node = await startLockedNode(config);
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
+  return {
+    ...node,
+    async stop() {
+      try {
+        await node.stop();
+      } finally {
+        releaseLock();
+      }
+    },
+  };
+}
+
+async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.logger;
   const timing = config.timing ?? DEFAULT_TIMING;
   const proposalTimeoutMs = config.proposalTimeoutMs ?? 5_000;

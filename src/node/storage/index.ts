@@ -2,6 +2,7 @@
 // log (wal/), and one LMDB environment for the node's identity and membership (and, opened by the
 // shortener, the URL store).
 export { openNodeDatabase } from './open-database.js';
+export { lockDataDir, DataDirInUseError } from './data-dir-lock.js';
 export {
   WalLogStore,
   WalCorruptionError,
