@@ -1,5 +1,6 @@
 // A cluster of node processes on one machine, formed the way an operator would: the first node
 // bootstraps, the others join it and are promoted to voters once caught up.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeProcess, waitFor, type StatusSnapshot } from './node-process.js';
 
@@ -44,10 +45,23 @@ export class LocalCluster {
   }
 
   /**
-   * Starts node 1 and waits for a leader, then the others (which join, or simply restart when
-   * their data dirs are in use), and waits until all are voters and caught up.
+   * A new cluster: starts node 1 and waits for a leader, then the others, which join it. A cluster
+   * that already has data (a second `npm start`): starts every node at once, since node 1 alone
+   * cannot elect a leader among voters that are not running. Either way, waits until all are
+   * voters and caught up.
    */
   async start(timeoutMs = 60_000, onProgress: (line: string) => void = () => {}): Promise<StatusSnapshot> {
+    if (this.nodes.some((n) => existsSync(join(n.spec.dataDir, 'wal')))) {
+      for (const n of this.nodes) {
+        n.start();
+        onProgress(`node ${n.spec.id} started (pid ${n.pid}), restarting on its data`);
+      }
+      const status = await this.waitUntilConverged(timeoutMs);
+      onProgress(
+        `all ${this.nodes.length} nodes are voters and caught up; leader is node ${status.leaderId}`,
+      );
+      return status;
+    }
     const [first, ...rest] = this.nodes;
     first.start();
     onProgress(`node 1 started (pid ${first.pid}), waiting for a leader`);

@@ -35,9 +35,13 @@ interface ScriptRun {
 
 const runs: ScriptRun[] = [];
 
-async function runScript(label: string, detached = false): Promise<ScriptRun> {
-  const [httpPorts, raftPorts] = await freePortRanges(2, 3);
-  const dataRoot = tempDataRoot(label);
+async function runScript(
+  label: string,
+  detached = false,
+  again?: { dataRoot: string; httpPorts: number[]; raftPorts: number[] },
+): Promise<ScriptRun & { raftPorts: number[] }> {
+  const [httpPorts, raftPorts] = again ? [again.httpPorts, again.raftPorts] : await freePortRanges(2, 3);
+  const dataRoot = again?.dataRoot ?? tempDataRoot(label);
   const child = spawn(
     process.execPath,
     [
@@ -78,7 +82,7 @@ async function runScript(label: string, detached = false): Promise<ScriptRun> {
     },
   };
   runs.push(run);
-  return run;
+  return { ...run, raftPorts };
 }
 
 async function waitUntilReady(run: ScriptRun): Promise<void> {
@@ -194,6 +198,18 @@ describe('the three-node join script', () => {
         'shutting down',
         'stopped',
       ]);
+    }
+
+    // Run it again on the same data: the same cluster comes back (all three at once: node 1 alone
+    // has no quorum) and still has the write.
+    const again = await runScript('script', false, run);
+    await waitUntilReady(again);
+    expect(again.output()).toContain('restarting on its data');
+    const againUrls = again.nodeUrls();
+    const st = (await request(`${againUrls.get(1)}/cluster/status`)).body as unknown as StatusSnapshot;
+    expect(st.clusterId).toBe(sts[0].clusterId);
+    for (const url of againUrls.values()) {
+      expect(await resolveCode(url, code)).toEqual({ status: 302, location: longUrl });
     }
   });
 
