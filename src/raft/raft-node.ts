@@ -807,7 +807,9 @@ export class RaftNode {
     // A membership change (or a new term's first commit) is announced at once even when lazy: a
     // removed follower must learn of its removal before the leader stops writing to it, or it
     // would campaign forever; and a new leader's followers should learn its commit index promptly.
-    if (before < this.pendingConfIndex && this.pendingConfIndex <= index) this.appendsPending = true;
+    if (firstInTerm || (before < this.pendingConfIndex && this.pendingConfIndex <= index)) {
+      this.appendsPending = true;
+    }
     if (firstInTerm && this.pendingReadIndex.length > 0) {
       const waiting = this.pendingReadIndex;
       this.pendingReadIndex = [];
@@ -830,7 +832,10 @@ export class RaftNode {
     for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, true);
   }
 
-  /** A commit advance not yet sent to the followers (only ever true with lazyCommitBroadcast). */
+  /**
+   * A commit advance not yet sent to the followers. Without lazyCommitBroadcast the next
+   * hasReady()/ready() sends it, so it never outlives a Ready; with it, it waits for a flush.
+   */
   get commitBroadcastPending(): boolean {
     return this.commitPending && this.role === Role.Leader;
   }
