@@ -56,12 +56,15 @@ export class LocalCluster {
         n.start();
         onProgress(`node ${n.spec.id} started (pid ${n.pid}), restarting on its data`);
       }
-      const status = await this.waitUntilConverged(timeoutMs);
-      onProgress(
-        `all ${this.nodes.length} nodes are voters and caught up; leader is node ${status.leaderId}`,
-      );
-      return status;
+    } else {
+      await this.bootstrapAndJoin(timeoutMs, onProgress);
     }
+    const status = await this.waitUntilConverged(timeoutMs);
+    onProgress(`all ${this.nodes.length} nodes are voters and caught up; leader is node ${status.leaderId}`);
+    return status;
+  }
+
+  private async bootstrapAndJoin(timeoutMs: number, onProgress: (line: string) => void): Promise<void> {
     const [first, ...rest] = this.nodes;
     first.start();
     onProgress(`node 1 started (pid ${first.pid}), waiting for a leader`);
@@ -74,9 +77,6 @@ export class LocalCluster {
       n.start();
       onProgress(`node ${n.spec.id} started (pid ${n.pid}), joining via ${n.spec.join}`);
     }
-    const status = await this.waitUntilConverged(timeoutMs);
-    onProgress(`all ${this.nodes.length} nodes are voters and caught up; leader is node ${status.leaderId}`);
-    return status;
   }
 
   /** The leader's status once every node is a voter and has applied the leader's commit index. */

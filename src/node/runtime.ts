@@ -210,8 +210,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private bytesSinceCompaction = 0;
   private applied: number;
   private softState: SoftState = { leaderId: NONE, role: Role.Follower };
-  /** This node has been a member (so its absence from the directory now means it was removed). */
-  private wasMember = false;
+  /** A membership change (or a snapshot) removed this node while it runs; re-adding it undoes that. */
+  private removed = false;
 
   constructor(opts: RuntimeOptions<R>) {
     super();
@@ -219,7 +219,6 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.nodeId = opts.nodeId;
     this.log = opts.logger;
     this.members = new MemberDirectory(opts.members);
-    this.noteMembership();
     this.applied = opts.initialState.applied;
     this.commitBroadcastDelayMs =
       opts.timing.commitBroadcastDelayMs ?? DEFAULT_TIMING.commitBroadcastDelayMs!;
@@ -304,7 +303,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   readIndex(timeoutMs: number): Promise<number> {
     if (this.stopped) return Promise.reject(new RuntimeStoppedError());
     // The cluster no longer answers this node: fail now rather than at the timeout.
-    if (this.removedFromCluster) return Promise.reject(new NotMemberError(this.nodeId));
+    if (this.removed) return Promise.reject(new NotMemberError(this.nodeId));
     // The leader keys pending reads by context, so it must be unique across the cluster: this
     // node's id, then a counter.
     const context = new Uint8Array(12);
@@ -574,23 +573,15 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       if (!inConf(meta.confState, m.id)) {
         this.members.delete(m.id);
         if (m.id !== this.nodeId) this.opts.transport.removePeer(m.id);
+        else this.removed = true;
       }
     }
     for (const m of members) {
       if (!inConf(meta.confState, m.id)) continue;
+      if (m.id === this.nodeId) this.removed = false;
       this.members.set(m);
       this.connectPeer(this.members.get(m.id)!);
     }
-    this.noteMembership();
-  }
-
-  private noteMembership(): void {
-    if (this.members.get(this.nodeId) !== undefined) this.wasMember = true;
-  }
-
-  /** Removed by a membership change, but still running (until its operator stops it). */
-  get removedFromCluster(): boolean {
-    return this.wasMember && this.members.get(this.nodeId) === undefined;
   }
 
   /**
@@ -767,17 +758,17 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         if (cc.nodeId !== this.nodeId) this.opts.transport.removePeer(cc.nodeId);
         else {
           this.log.warn('this node was removed from the cluster; it will no longer take part');
+          this.removed = true;
           // Nobody will answer the reads it asked the leader about: fail them now.
           this.readIndexes.rejectAll(new NotMemberError(this.nodeId));
         }
       } else {
-        if (cc.nodeId === this.nodeId) this.wasMember = true;
+        if (cc.nodeId === this.nodeId) this.removed = false;
         const member = decodeMemberContext(cc.nodeId, cc.context);
         this.members.set(member);
         this.connectPeer(this.members.get(cc.nodeId)!);
       }
     }
-    this.noteMembership();
     const members = this.members.list();
     const confState = this.core.status().confState;
     this.log.info({ members, confState }, 'membership changed');
@@ -798,7 +789,6 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       this.members.set(m);
       this.connectPeer(m);
     }
-    this.noteMembership();
   }
 
   private onSoftState(ss: SoftState): void {

@@ -89,10 +89,14 @@ export class PeerSender {
   close(options: { flush?: boolean } = {}): void {
     const s = this.state;
     this.state = { kind: 'closed' };
-    if (s.kind === 'streaming' && options.flush) {
-      s.call.end();
-      setTimeout(() => this.teardown(s), FLUSH_GRACE_MS).unref();
-    } else if (s.kind === 'streaming') this.teardown(s);
+    if (s.kind === 'streaming') {
+      if (options.flush) {
+        s.call.end();
+        setTimeout(() => this.teardown(s), FLUSH_GRACE_MS).unref();
+      } else {
+        this.teardown(s);
+      }
+    }
     if (s.kind === 'backoff') clearTimeout(s.timer);
     this.dropQueue();
   }
