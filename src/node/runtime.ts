@@ -124,7 +124,7 @@ export interface RuntimeTiming {
    * sending it on its own (RaftConfig.lazyCommitBroadcast). 0 sends it at once, as etcd does.
    * Followers apply (and serve a new code) up to this much later; client acks are not delayed.
    */
-  commitBroadcastDelayMs?: number;
+  commitBroadcastDelayMs: number;
 }
 
 export const DEFAULT_TIMING: RuntimeTiming = {
@@ -190,7 +190,6 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
 
   private ticker: NodeJS.Timeout | undefined;
   private ticks = 0;
-  private readonly commitBroadcastDelayMs: number;
   /** Armed while the core holds a commit advance back (lazyCommitBroadcast). */
   private commitBroadcastTimer: NodeJS.Timeout | undefined;
   private scheduled = false;
@@ -220,8 +219,6 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.log = opts.logger;
     this.members = new MemberDirectory(opts.members);
     this.applied = opts.initialState.applied;
-    this.commitBroadcastDelayMs =
-      opts.timing.commitBroadcastDelayMs ?? DEFAULT_TIMING.commitBroadcastDelayMs!;
     this.core = new RaftNode(
       {
         id: opts.nodeId,
@@ -233,7 +230,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         preVote: true,
         checkQuorum: true,
         random: Math.random,
-        lazyCommitBroadcast: this.commitBroadcastDelayMs > 0,
+        lazyCommitBroadcast: opts.timing.commitBroadcastDelayMs > 0,
         ...opts.raftOverrides,
       },
       opts.initialState,
@@ -684,7 +681,7 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
       if (this.stopped) return;
       this.core.flushCommitBroadcast();
       this.schedule();
-    }, this.commitBroadcastDelayMs);
+    }, this.opts.timing.commitBroadcastDelayMs);
   }
 
   private async persist(rd: { hardState?: HardState; entries: Entry[] }): Promise<void> {
