@@ -1,5 +1,6 @@
 // The Express app of one node: wires the routes of each area, request logging and JSON errors.
 // It only talks to the node through NodeApi, so tests run it against an in-memory fake.
+import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -7,27 +8,28 @@ import { requireClusterAccess } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFound } from './error-middleware.js';
 import { hostBlocklist } from './host-blocklist.js';
-import { httpMetricsMiddleware, registerMetricsRoute } from './metrics.js';
+import { expressRoute, httpMetrics, registerMetricsRoute } from './metrics.js';
 import type { NodeApi } from './node-api.js';
 import { registerOpenApiRoute } from './openapi.js';
-import { requestLogger } from './request-log.js';
 import { registerClusterRoutes } from './routes/cluster.js';
-import { registerCodeRoutes } from './routes/codes.js';
+import { redirectAnswerer, registerCodeRoutes } from './routes/codes.js';
 import { registerHealthRoutes } from './routes/health.js';
-import { registerShortenRoutes } from './routes/shorten.js';
+import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
 import { registerWebRoutes } from './routes/web.js';
 import { registerVisitRoutes } from './routes/visits.js';
 import type { WriteRateLimit } from './rate-limit.js';
 import { shortUrlBuilder } from './short-url.js';
 import type { VisitsApi } from './visits-api.js';
-import { guardWrites } from './write-guard.js';
+import { guardWrites, writeCheck } from './write-guard.js';
+import { accessLogger } from './access-log.js';
+import { hotRoutes } from './hot-routes.js';
 
 export interface HttpAppOptions {
   node: NodeApi;
   logger: Logger;
   /** This node's base URL as clients reach it, e.g. "http://127.0.0.1:8081"; shortUrl = publicUrl/code. */
   publicUrl: string;
-  /** pino-http access logs (successes at debug, 4xx at info, 5xx at error). Default true. */
+  /** Access lines (successes at debug, 4xx at info, 5xx at error; access-log.ts). Default true. */
   requestLogging?: boolean;
   /** Largest accepted request body; larger ones get a 413. Default 16 KiB. */
   maxBodyBytes?: number;
@@ -58,10 +60,39 @@ export type RedirectStatus = 301 | 302 | 307 | 308;
 export const REDIRECT_STATUSES: readonly RedirectStatus[] = [301, 302, 307, 308];
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 
-export function createHttpApp(options: HttpAppOptions): express.Express {
+/** The node's HTTP request listener; `express` is the app behind the hot routes (its router can be walked). */
+export type HttpApp = RequestListener & { readonly express: express.Express };
+
+export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { node, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const shortUrlOf = shortUrlBuilder(options.publicUrl);
+  const track = (options.requestLogging ?? true) ? accessLogger(logger) : undefined;
+  const observe = options.metricsRegistry ? httpMetrics(options.metricsRegistry) : undefined;
+  const checkWrite = writeCheck({ apiKey: options.apiKey, rateLimit: options.writeRateLimit });
+  const writeAccess = guardWrites(checkWrite);
+  const shorten = shortenHandler({
+    node,
+    shortUrlOf,
+    idempotencyTtlMs: options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
+    blockedHost: hostBlocklist(options.blockedHosts ?? []),
+  });
+  const codeDeps = {
+    node,
+    shortUrlOf,
+    access: writeAccess,
+    redirectStatus: options.redirectStatus ?? 302,
+    permanentMaxAgeSeconds: options.permanentRedirectMaxAgeSeconds ?? 86_400,
+    visits: options.visits,
+  };
+  const hotRouteOf = hotRoutes({
+    node,
+    shorten,
+    checkWrite,
+    answerRedirect: redirectAnswerer(codeDeps),
+    maxBodyBytes,
+    logger,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -71,11 +102,14 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   // No route reads the query string.
   app.set('query parser', false);
 
-  if (options.requestLogging ?? true) app.use(requestLogger(logger));
-  if (options.metricsRegistry) {
-    app.use(httpMetricsMiddleware(options.metricsRegistry));
-    registerMetricsRoute(app, options.metricsRegistry);
+  if (track || observe) {
+    app.use((req, res, next) => {
+      track?.(req, res);
+      observe?.(req, res, () => expressRoute(req));
+      next();
+    });
   }
+  if (options.metricsRegistry) registerMetricsRoute(app, options.metricsRegistry);
 
   // Fixed paths before /:code, which takes any single segment.
   registerHealthRoutes(app, { node });
@@ -85,25 +119,18 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   const clusterAccess = requireClusterAccess(options.clusterToken);
   registerClusterRoutes(app, { node, maxBodyBytes, access: clusterAccess });
   if (options.visits) registerVisitRoutes(app, { visits: options.visits, access: clusterAccess });
-  const writeAccess = guardWrites({ apiKey: options.apiKey, rateLimit: options.writeRateLimit });
-  registerShortenRoutes(app, {
-    node,
-    shortUrlOf,
-    maxBodyBytes,
-    access: writeAccess,
-    idempotencyTtlMs: options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
-    blockedHost: hostBlocklist(options.blockedHosts ?? []),
-  });
-  registerCodeRoutes(app, {
-    node,
-    shortUrlOf,
-    access: writeAccess,
-    redirectStatus: options.redirectStatus ?? 302,
-    permanentMaxAgeSeconds: options.permanentRedirectMaxAgeSeconds ?? 86_400,
-    visits: options.visits,
-  });
+  registerShortenRoutes(app, { shorten, maxBodyBytes, access: writeAccess });
+  registerCodeRoutes(app, codeDeps);
 
   app.use(notFound);
   app.use(errorHandler(logger));
-  return app;
+
+  const listener: RequestListener = (req, res) => {
+    const hot = hotRouteOf(req);
+    if (hot === undefined) return void app(req, res);
+    track?.(req, res);
+    observe?.(req, res, () => hot.path);
+    hot.serve(req, res);
+  };
+  return Object.assign(listener, { express: app });
 }

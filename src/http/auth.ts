@@ -2,6 +2,7 @@
 // - writes may require an API key (none by default; reads always stay open);
 // - cluster endpoints (join, remove) require the cluster token, or, when the node runs without one
 //   ("protected mode", like Redis's), answer only requests from this machine.
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { isLoopback } from '../common/loopback.js';
 import { secretMatches } from '../common/secrets.js';
@@ -14,20 +15,16 @@ function bearer(header: string | undefined): string | undefined {
 }
 
 /** Writes need `Authorization: Bearer <key>` or `X-Api-Key: <key>` when an API key is set. */
-export function requireApiKey(apiKey: string | undefined): RequestHandler {
-  return (req, _res, next) => {
-    if (apiKey === undefined) return next();
-    const presented = bearer(req.headers.authorization) ?? (req.headers['x-api-key'] as string | undefined);
-    if (secretMatches(presented, apiKey)) return next();
-    next(
-      new HttpError(
-        401,
-        'unauthorized',
-        'this write needs a valid API key: send Authorization: Bearer <key> or X-Api-Key: <key>',
-        { 'WWW-Authenticate': 'Bearer' },
-      ),
-    );
-  };
+export function apiKeyError(req: IncomingMessage, apiKey: string | undefined): HttpError | undefined {
+  if (apiKey === undefined) return undefined;
+  const presented = bearer(req.headers.authorization) ?? (req.headers['x-api-key'] as string | undefined);
+  if (secretMatches(presented, apiKey)) return undefined;
+  return new HttpError(
+    401,
+    'unauthorized',
+    'this write needs a valid API key: send Authorization: Bearer <key> or X-Api-Key: <key>',
+    { 'WWW-Authenticate': 'Bearer' },
+  );
 }
 
 /**

@@ -2,7 +2,9 @@
 // handler that writes every error as JSON. Nothing here ever renders Express's HTML error page.
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { HttpError, toErrorResponse } from './errors.js';
+import type { ServerResponse } from 'node:http';
+import { requestSummary, type TrackedRequest } from './access-log.js';
+import { HttpError, toErrorResponse, type ErrorResponse } from './errors.js';
 
 function sendError(
   res: Response,
@@ -30,18 +32,34 @@ export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const response = toErrorResponse(err);
-    // pino-http's req.log carries the request id; without request logging fall back to the node's logger.
-    const log = req.log ?? logger;
-    if (response.unexpected) {
-      log.error({ err, method: req.method, url: req.originalUrl }, 'request failed with an unexpected error');
-    }
-    if (res.headersSent) {
-      // Too late for a JSON error: cut the connection so the client sees a failure, not a truncated success.
-      if (!response.unexpected) log.warn({ err }, 'error after the response had started');
-      res.destroy();
-      return;
-    }
-    sendError(res, response.status, response.body, response.headers);
+    const response = answerForError(err, req, res, logger);
+    if (response !== undefined) sendError(res, response.status, response.body, response.headers);
   };
+}
+
+/**
+ * What both error paths (Express's and the hot routes') do before writing: log an unexpected error
+ * with its stack, and cut the connection when the response had already started (the client then
+ * sees a failure, not a truncated success). Returns the JSON error to send, if one can still be.
+ */
+export function answerForError(
+  err: unknown,
+  req: TrackedRequest & { originalUrl?: string },
+  res: ServerResponse,
+  logger: Logger,
+): ErrorResponse | undefined {
+  const response = toErrorResponse(err);
+  if (response.unexpected) {
+    logger.error(
+      { req: requestSummary(req), err, method: req.method, url: req.originalUrl ?? req.url },
+      'request failed with an unexpected error',
+    );
+  }
+  if (res.headersSent) {
+    if (!response.unexpected)
+      logger.warn({ req: requestSummary(req), err }, 'error after the response had started');
+    res.destroy();
+    return undefined;
+  }
+  return response;
 }

@@ -10,7 +10,7 @@
 // Memory stays bounded: buckets idle long enough to be full again (burst / perSecond seconds) are
 // the same as no bucket and are dropped, and beyond maxBuckets the least recently used ones go.
 import { createHash } from 'node:crypto';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 
 export interface WriteRateLimit {
   /** Writes per second per client, on average (fractions allowed: 0.5 = one every 2 s). */
@@ -95,7 +95,7 @@ export class TokenBuckets {
  * API key when `withApiKey` (only when keys are checked: otherwise a client could invent a new
  * key per request to get a fresh bucket each time).
  */
-export function clientKey(req: Request, withApiKey: boolean): string {
+export function clientKey(req: IncomingMessage, withApiKey: boolean): string {
   const ip = addressKey(req.socket.remoteAddress ?? 'unknown');
   if (!withApiKey) return ip;
   // The key itself, however it was sent (as requireApiKey reads it): one client, one bucket.

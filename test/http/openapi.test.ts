@@ -26,7 +26,7 @@ function fullApp(): Express {
     publicUrl: PUBLIC_URL,
     metricsRegistry: new Registry(),
     visits,
-  });
+  }).express;
 }
 
 interface Layer {

@@ -7,7 +7,8 @@
 // Every redirect served is counted (VisitsApi.recordVisit: a Map increment, sent to the leader in
 // batches), and GET /api/urls/:code shows the replicated totals as `visits`.
 // Register these last: every fixed route (healthz, cluster, shorten, api) must win over /:code.
-import type { Express, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { Express, RequestHandler } from 'express';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
 import { isExpired, type NodeApi, type UrlRecord } from '../node-api.js';
@@ -24,7 +25,7 @@ export function isValidCodeSyntax(code: string): boolean {
 
 // The 404 of the redirect path is as hot as its 302 (scanners, typos): serialize it once.
 const UNKNOWN_CODE_BODY = JSON.stringify({ error: 'not_found', message: 'no short URL has this code' });
-const unknownCode = () => new HttpError(404, 'not_found', 'no short URL has this code');
+const unknownCode = (): HttpError => new HttpError(404, 'not_found', 'no short URL has this code');
 
 function expiredBody(record: UrlRecord): string {
   return JSON.stringify({
@@ -54,7 +55,7 @@ async function read(node: NodeApi, code: string, consistency: Consistency): Prom
 }
 
 /** 410 with the JSON error; not cacheable: an expired alias may be created again. */
-function sendExpired(res: Response, record: UrlRecord): void {
+function sendExpired(res: ServerResponse, record: UrlRecord): void {
   res.statusCode = 410;
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -73,8 +74,14 @@ export interface CodeRouteDeps {
   visits?: VisitsApi;
 }
 
-export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
-  const { node, shortUrlOf, redirectStatus, visits } = deps;
+/** Answers a redirect read: 302 (or the configured status) to the URL, 404, or 410. */
+export type AnswerRedirect = (record: UrlRecord | undefined, res: ServerResponse) => void;
+
+/** The redirect's answer, written on Node's own response (Express's and the hot routes' alike). */
+export function redirectAnswerer(
+  deps: Pick<CodeRouteDeps, 'redirectStatus' | 'permanentMaxAgeSeconds' | 'visits'>,
+): AnswerRedirect {
+  const { redirectStatus, visits } = deps;
   if (![301, 302, 307, 308].includes(redirectStatus)) {
     throw new TypeError(`redirectStatus must be 301, 302, 307 or 308, got ${String(redirectStatus)}`);
   }
@@ -88,29 +95,20 @@ export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
     : 'private, max-age=0';
   const cacheControlExpiring = 'private, max-age=0';
 
-  // Express answers HEAD with the GET handler (and no body).
-  const redirect: RequestHandler = async (req, res) => {
-    const code = req.params.code as string;
-    const consistency = requestedConsistency(req.url, req.headers['x-consistency']);
-    // Reserved words are routes; if one ever reached here (a path the router has no route for,
-    // such as GET /cluster) it must not resolve as a code.
-    const record =
-      isValidCodeSyntax(code) && !isReservedCode(code)
-        ? consistency === 'local'
-          ? node.lookup(code) // the hot path stays synchronous
-          : await read(node, code, consistency)
-        : undefined;
+  return (record, res) => {
     if (record === undefined) {
-      res.status(404).type('json').send(UNKNOWN_CODE_BODY);
+      res.statusCode = 404;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(UNKNOWN_CODE_BODY);
       return;
     }
     if (record.expiresAt !== undefined && record.expiresAt <= Date.now()) {
       sendExpired(res, record);
       return;
     }
-    // res.redirect would build an HTML body and negotiate content per request; a bare redirect is
-    // all a client needs. The stored URL is a WHATWG href: already ASCII and percent-encoded, so it
-    // is a valid header value as it is.
+    // A redirect with an HTML body, negotiated per request (res.redirect), would be wasted: a bare
+    // redirect is all a client needs. The stored URL is a WHATWG href: already ASCII and
+    // percent-encoded, so it is a valid header value as it is.
     res.statusCode = redirectStatus;
     res.setHeader('Location', record.url);
     res.setHeader(
@@ -119,6 +117,30 @@ export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
     );
     res.end();
     visits?.recordVisit(record.code, record.createdAt);
+  };
+}
+
+/** A code that may name a short URL: the right syntax, and not a route's reserved word. */
+export function mayBeCode(code: string): boolean {
+  return isValidCodeSyntax(code) && !isReservedCode(code);
+}
+
+export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
+  const { node, shortUrlOf, visits } = deps;
+  const answerRedirect = redirectAnswerer(deps);
+
+  // Express answers HEAD with the GET handler (and no body).
+  const redirect: RequestHandler = async (req, res) => {
+    const code = req.params.code as string;
+    const consistency = requestedConsistency(req.url, req.headers['x-consistency']);
+    // Reserved words are routes; if one ever reached here (a path the router has no route for,
+    // such as GET /cluster) it must not resolve as a code.
+    const record = mayBeCode(code)
+      ? consistency === 'local'
+        ? node.lookup(code) // the hot path stays synchronous
+        : await read(node, code, consistency)
+      : undefined;
+    answerRedirect(record, res);
   };
 
   const metadata: RequestHandler = async (req, res) => {

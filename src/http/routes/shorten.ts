@@ -19,6 +19,7 @@
 // subdomain of one (403 host_blocked), bodies up to maxBodyBytes (413), and the per-client write
 // rate limit of the `access` middleware (429).
 import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Express, RequestHandler } from 'express';
 import { parseBody } from '../body.js';
 import { methodNotAllowed } from '../error-middleware.js';
@@ -49,22 +50,28 @@ export const MAX_TTL_SECONDS = 10 * 365 * 24 * 60 * 60;
 /** Idempotency keys: 1..255 printable ASCII characters (a UUID is typical). */
 const IDEMPOTENCY_KEY_SYNTAX = /^[\x20-\x7e]{1,255}$/;
 
-export function registerShortenRoutes(
-  app: Express,
-  deps: {
-    node: NodeApi;
-    shortUrlOf: ShortUrlOf;
-    maxBodyBytes: number;
-    access: RequestHandler;
-    idempotencyTtlMs: number;
-    /** Refuses URLs whose host is blocked (or a subdomain of a blocked one). */
-    blockedHost?: HostBlocklist;
-  },
-): void {
-  const { node, shortUrlOf } = deps;
+export interface ShortenDeps {
+  node: NodeApi;
+  shortUrlOf: ShortUrlOf;
+  idempotencyTtlMs: number;
+  /** Refuses URLs whose host is blocked (or a subdomain of a blocked one). */
+  blockedHost?: HostBlocklist;
+}
 
-  const shorten: RequestHandler = async (req, res) => {
-    const input = longUrlInput(req.body);
+/** An answer of a JSON route, apart from how it is written (Express or the hot routes). */
+export interface JsonAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** What POST /shorten does with a parsed body (undefined when there was none). Throws what the error handlers turn into JSON. */
+export type Shorten = (body: unknown, headers: IncomingHttpHeaders) => Promise<JsonAnswer>;
+
+export function shortenHandler(deps: ShortenDeps): Shorten {
+  const { node, shortUrlOf } = deps;
+  return async (reqBody, headers) => {
+    const input = longUrlInput(reqBody);
     if (input === undefined || input === '') {
       throw new HttpError(
         400,
@@ -86,8 +93,8 @@ export function registerShortenRoutes(
       );
     }
     const now = Date.now();
-    const options = parseOptions(req.body, now);
-    const key = parseIdempotencyKey(req.headers['idempotency-key']);
+    const options = parseOptions(reqBody, now);
+    const key = parseIdempotencyKey(headers['idempotency-key']);
 
     const request: Omit<CreateCommandInput, 'code' | 'createdAt'> = { url };
     if (options.expiresAt !== undefined) request.expiresAt = options.expiresAt;
@@ -120,7 +127,6 @@ export function registerShortenRoutes(
       }
       throw err;
     }
-    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     // 201 for a new code; 200 when the URL already had one (decided in apply, so it holds across
     // concurrent requests and leader changes). A replay repeats the first answer's status.
     const body: Record<string, unknown> = {
@@ -129,13 +135,35 @@ export function registerShortenRoutes(
       url: result.url,
     };
     if (result.expiresAt !== undefined) body.expiresAt = new Date(result.expiresAt).toISOString();
-    res.status(result.created ? 201 : 200).json(body);
+    return {
+      status: result.created ? 201 : 200,
+      body,
+      headers: result.replayed ? REPLAYED : undefined,
+    };
+  };
+}
+
+const REPLAYED = { 'Idempotent-Replayed': 'true' } as const;
+
+export function registerShortenRoutes(
+  app: Express,
+  deps: {
+    shorten: Shorten;
+    maxBodyBytes: number;
+    access: RequestHandler;
+  },
+): void {
+  const { shorten } = deps;
+  const handler: RequestHandler = async (req, res) => {
+    const answer = await shorten(req.body, req.headers);
+    if (answer.headers) res.set(answer.headers);
+    res.status(answer.status).json(answer.body);
   };
 
   app
     .route('/shorten')
     // The key is checked before the body is read: a refused client costs no parsing.
-    .post(deps.access, parseBody(['json', 'form', 'text'], deps.maxBodyBytes), shorten)
+    .post(deps.access, parseBody(['json', 'form', 'text'], deps.maxBodyBytes), handler)
     .all(methodNotAllowed(['POST']));
 }
 
