@@ -172,7 +172,7 @@ const cluster = new LocalCluster({
   httpPorts: clusterPorts.slice(0, 3),
   raftPorts: clusterPorts.slice(3, 6),
   dataRoot,
-  extraArgs: ['--no-request-log'],
+  // Nodes run as users run them: access lines on (successes at debug, so not written at info).
 });
 let bare: { child: ChildProcess; url: string } | undefined;
 const cleanup = async () => {
