@@ -17,12 +17,12 @@ const USAGE = `usage: npm run bench -- [--quick] [--duration 30s] [--out loadtes
 
 Starts a three-node cluster from empty data dirs and a bare Express process (the ceiling: the
 same HTTP work in memory, no replication, no disk), then measures both with the same open-loop
-load generator, in one run, on this machine:
+load generator, in one run, on this machine, alternating between them step by step:
   - writes at 100, 1000 and 3000 req/s: p50 / p99 / max, success
   - the highest write rate held for the whole run with success >= 99.9 % and p99 <= 50 ms
   - how long the followers take to apply everything after that burst
   - reads at the maximum (closed loop, 64 connections) on a follower
-  - CPU seconds used by each process
+  - CPU seconds used by each process over the whole bench
 and prints one table with our/bare ratios. Figures go to <out>/bench-<time>.json too.
 
   --quick          a short smoke version (3 s runs) that CI can afford
@@ -68,50 +68,83 @@ async function startBare(port: number): Promise<{ child: ChildProcess; url: stri
   return { child, url };
 }
 
-async function measure(
-  label: string,
-  nodes: string[],
-  readNodes: string[],
-  pids: Record<string, number | undefined>,
-  afterBurst?: () => Promise<number>,
-): Promise<Side & { catchUpMs?: number }> {
-  const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
-  const writes: Record<number, RunResult> = {};
+/** One system under test: the cluster or the bare server. */
+interface Target {
+  label: string;
+  nodes: string[];
+  readNodes: string[];
+  pids: Record<string, number | undefined>;
+  /** Run right after the rate search's burst (the cluster's follower catch-up). */
+  afterBurst?: () => Promise<number>;
+}
+
+/**
+ * Measures both targets step by step, alternating: each row's two runs are minutes apart at most,
+ * so a machine that slows down for a while (a noisy neighbour, the VM's host) shifts both sides of
+ * a ratio, not one.
+ */
+async function measureBoth(targets: [Target, Target]): Promise<[Side & { catchUpMs?: number }, Side]> {
+  const cpuBefore = targets.map((t) =>
+    Object.fromEntries(Object.entries(t.pids).map(([k, pid]) => [k, cpuSeconds(pid)])),
+  );
+  const each = async <T>(step: (t: Target) => Promise<T>): Promise<[T, T]> => [
+    await step(targets[0]),
+    await step(targets[1]),
+  ];
+  const writes: [Record<number, RunResult>, Record<number, RunResult>] = [{}, {}];
   for (const rate of [100, 1000, 3000]) {
-    say(`${label}: writes at ${rate}/s for ${runMs / 1000} s`);
-    writes[rate] = await runLoad({ nodes, rate, durationMs: runMs, warmupMs: 1_000 });
+    const [a, b] = await each((t) => {
+      say(`${t.label}: writes at ${rate}/s for ${runMs / 1000} s`);
+      return runLoad({ nodes: t.nodes, rate, durationMs: runMs, warmupMs: 1_000 });
+    });
+    writes[0][rate] = a;
+    writes[1][rate] = b;
   }
-  say(`${label}: closed-loop estimate of the write ceiling`);
-  const estimate = await runLoad({ nodes, mode: 'max', connections: 64, durationMs: maxRunMs });
-  say(
-    `${label}: searching the highest write rate held for ${runMs / 1000} s (estimate ${estimate.summary.throughput.toFixed(0)}/s)`,
-  );
-  const search = await searchMaxRate({
-    nodes,
-    estimate: estimate.summary.throughput,
-    durationMs: runMs,
-    maxSteps: quick ? 4 : 8,
-    log: say,
+  const searches = await each(async (t) => {
+    say(`${t.label}: closed-loop estimate of the write ceiling`);
+    const estimate = await runLoad({ nodes: t.nodes, mode: 'max', connections: 64, durationMs: maxRunMs });
+    say(
+      `${t.label}: searching the highest write rate held for ${runMs / 1000} s (estimate ${estimate.summary.throughput.toFixed(0)}/s)`,
+    );
+    const search = await searchMaxRate({
+      nodes: t.nodes,
+      estimate: estimate.summary.throughput,
+      durationMs: runMs,
+      maxSteps: quick ? 4 : 8,
+      log: say,
+    });
+    return { search, catchUpMs: t.afterBurst ? await t.afterBurst() : undefined };
   });
-  const catchUpMs = afterBurst ? await afterBurst() : undefined;
-  say(`${label}: reads at the maximum, 64 connections, on ${readNodes.join(',')}`);
-  const reads = await runLoad({
-    nodes,
-    mode: 'max',
-    connections: 64,
-    durationMs: maxRunMs,
-    mix: { write: 0, read: 1 },
-    readNodes,
-    seed: 1000,
+  const reads = await each((t) => {
+    say(`${t.label}: reads at the maximum, 64 connections, on ${t.readNodes.join(',')}`);
+    return runLoad({
+      nodes: t.nodes,
+      mode: 'max',
+      connections: 64,
+      durationMs: maxRunMs,
+      mix: { write: 0, read: 1 },
+      readNodes: t.readNodes,
+      seed: 1000,
+    });
   });
-  const cpu = Object.fromEntries(
-    Object.entries(pids).map(([k, pid]) => {
-      const after = cpuSeconds(pid);
-      const before = cpuBefore[k];
-      return [k, after !== undefined && before !== undefined ? after - before : undefined];
-    }),
+  // Each process's CPU over the whole bench: while the other side runs, it idles (heartbeats, timers).
+  const cpu = targets.map((t, i) =>
+    Object.fromEntries(
+      Object.entries(t.pids).map(([k, pid]) => {
+        const after = cpuSeconds(pid);
+        const before = cpuBefore[i]![k];
+        return [k, after !== undefined && before !== undefined ? after - before : undefined];
+      }),
+    ),
   );
-  return { writes, search, reads, cpu, catchUpMs };
+  const side = (i: 0 | 1) => ({
+    writes: writes[i],
+    search: searches[i].search,
+    reads: reads[i],
+    cpu: cpu[i]!,
+    catchUpMs: searches[i].catchUpMs,
+  });
+  return [side(0), side(1)];
 }
 
 function fmtMs(ms: number | undefined): string {
@@ -211,8 +244,10 @@ try {
     return performance.now() - started;
   };
 
-  const ours = await measure('cluster', nodes, followers.slice(0, 1), pids, catchUp);
-  const ceiling = await measure('bare', [bare.url], [bare.url], { bare: bare.child.pid });
+  const [ours, ceiling] = await measureBoth([
+    { label: 'cluster', nodes, readNodes: followers.slice(0, 1), pids, afterBurst: catchUp },
+    { label: 'bare', nodes: [bare.url], readNodes: [bare.url], pids: { bare: bare.child.pid } },
+  ]);
   const text = table(ours, ceiling);
   process.stdout.write(`\n${text}\n\n`);
   mkdirSync(values.out!, { recursive: true });
