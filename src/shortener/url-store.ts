@@ -185,7 +185,12 @@ export class UrlStore {
     const pending = this.pendingCodeByUrl.get(url);
     if (pending !== undefined) return pending ?? undefined;
     // Usually zero or one code; more only on a hash collision, told apart by comparing the URL.
-    for (const code of this.tables.urlCodes.getValues(this.hashUrl(url))) {
+    // get() (the first code) settles the usual cases without a cursor: every new URL is a miss.
+    const hash = this.hashUrl(url);
+    const first = this.tables.urlCodes.get(hash);
+    if (first === undefined) return undefined;
+    if (this.get(first)?.url === url) return first;
+    for (const code of this.tables.urlCodes.getValues(hash)) {
       if (this.get(code)?.url === url) return code;
     }
     return undefined;
