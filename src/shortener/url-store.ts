@@ -132,6 +132,11 @@ export class UrlStore {
   private readonly pendingCodeByUrl = new Map<string, string | null>();
   /** url-codes entries to remove from LMDB (before the puts) at the next flush. */
   private pendingIndexRemovals: Array<{ url: string; code: string }> = [];
+  /**
+   * url-codes keys (the URL's hash) computed by apply, so the flush does not hash the same URL
+   * again. Kept while the URL's index change is pending; dropped after the flush that writes it.
+   */
+  private readonly urlKeys = new Map<string, Buffer>();
   /** expiry index, by the key's bytes as a latin1 string. */
   private readonly pendingExpiry = new Map<string, PendingExpiry>();
   /** idempotency: key -> record or tombstone. */
@@ -186,7 +191,7 @@ export class UrlStore {
     if (pending !== undefined) return pending ?? undefined;
     // Usually zero or one code; more only on a hash collision, told apart by comparing the URL.
     // get() (the first code) settles the usual cases without a cursor: every new URL is a miss.
-    const hash = this.hashUrl(url);
+    const hash = this.urlKey(url);
     const first = this.tables.urlCodes.get(hash);
     if (first === undefined) return undefined;
     if (this.get(first)?.url === url) return first;
@@ -194,6 +199,15 @@ export class UrlStore {
       if (this.get(code)?.url === url) return code;
     }
     return undefined;
+  }
+
+  private urlKey(url: string): Buffer {
+    let key = this.urlKeys.get(url);
+    if (key === undefined) {
+      key = this.hashUrl(url);
+      this.urlKeys.set(url, key);
+    }
+    return key;
   }
 
   /** The remembered idempotency key, alive or past its lifetime but not purged yet. */
@@ -277,6 +291,7 @@ export class UrlStore {
     await this.flushing.catch(() => {});
     this.pendingByCode.clear();
     this.pendingCodeByUrl.clear();
+    this.urlKeys.clear();
     this.pendingIndexRemovals = [];
     this.pendingExpiry.clear();
     this.pendingKeys.clear();
@@ -346,9 +361,9 @@ export class UrlStore {
           else t.urls.putSync(code, encodeUrlRecord(record));
         }
         // Removals first: a URL whose code was deleted and then created anew has both.
-        for (const { url, code } of removals) t.urlCodes.removeSync(this.hashUrl(url), code);
+        for (const { url, code } of removals) t.urlCodes.removeSync(this.urlKey(url), code);
         for (const [url, code] of codesByUrl) {
-          if (code !== null) t.urlCodes.putSync(this.hashUrl(url), code);
+          if (code !== null) t.urlCodes.putSync(this.urlKey(url), code);
         }
         for (const [, e] of expiry) {
           if (e.present) t.expiry.putSync(e.key, EXPIRY_VALUE);
@@ -369,6 +384,8 @@ export class UrlStore {
     // Now readable from LMDB: drop from memory what has not changed since the snapshot.
     dropUnchanged(this.pendingByCode, records);
     dropUnchanged(this.pendingCodeByUrl, codesByUrl);
+    // Keys of URLs no longer pending (written now, or only looked up) are not needed again soon.
+    for (const url of this.urlKeys.keys()) if (!this.pendingCodeByUrl.has(url)) this.urlKeys.delete(url);
     dropUnchanged(this.pendingExpiry, expiry);
     dropUnchanged(this.pendingKeys, keys);
     this.visitStore.written(visits);
