@@ -9,6 +9,10 @@ export type BodyFormat = 'json' | 'form' | 'text';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
 
+/** A body that claims to be JSON and is not (the hot routes refuse it with the same error). */
+export const invalidJson = (): HttpError =>
+  new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
+
 const MEDIA_TYPES: Readonly<Record<BodyFormat, string>> = {
   json: 'application/json',
   form: 'application/x-www-form-urlencoded',
@@ -72,7 +76,7 @@ function toBodyError(err: unknown, format: BodyFormat, maxBodyBytes: number): un
       return new HttpError(413, 'payload_too_large', `the request body exceeds ${maxBodyBytes} bytes`);
     case 'entity.parse.failed':
       return format === 'json'
-        ? new HttpError(400, 'invalid_json', 'the request body is not valid JSON')
+        ? invalidJson()
         : new HttpError(400, 'invalid_body', 'the request body could not be parsed');
     case 'charset.unsupported':
     case 'encoding.unsupported':

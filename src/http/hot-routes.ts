@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { answerForError } from './error-middleware.js';
-import { HttpError } from './errors.js';
+import { invalidJson } from './body.js';
 import { writeJson } from './json-response.js';
 import type { NodeApi } from './node-api.js';
 import { mayBeCode, type AnswerRedirect } from './routes/codes.js';
@@ -107,9 +107,6 @@ export function hotRoutes(deps: HotRouteDeps): (req: IncomingMessage) => HotRout
   };
 }
 
-const INVALID_JSON = (): HttpError =>
-  new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
-
 /**
  * JSON.parse with body-parser's strict rule (only an object or an array at the top), so the same
  * bodies are refused with the same 400 as on the Express path. A UTF-8 byte-order mark is dropped,
@@ -119,10 +116,10 @@ export function parseStrictJson(bytes: Buffer): unknown {
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const first = /^[ \t\n\r]*(.)/.exec(text)?.[1];
-  if (first !== '{' && first !== '[') throw INVALID_JSON();
+  if (first !== '{' && first !== '[') throw invalidJson();
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw INVALID_JSON();
+    throw invalidJson();
   }
 }

@@ -8,7 +8,16 @@ export function writeJson(
   body: object,
   headers?: Readonly<Record<string, string>>,
 ): void {
-  const text = JSON.stringify(body);
+  writeJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** The same, for a body serialized already (the redirect path's fixed 404, for one). */
+export function writeJsonText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers?: Readonly<Record<string, string>>,
+): void {
   res.statusCode = status;
   if (headers !== undefined) for (const name in headers) res.setHeader(name, headers[name]!);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');

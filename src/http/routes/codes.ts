@@ -11,6 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { Express, RequestHandler } from 'express';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
+import { writeJsonText } from '../json-response.js';
 import { isExpired, type NodeApi, type UrlRecord } from '../node-api.js';
 import type { ShortUrlOf } from '../short-url.js';
 import type { VisitsApi } from '../visits-api.js';
@@ -56,11 +57,10 @@ async function read(node: NodeApi, code: string, consistency: Consistency): Prom
 
 /** 410 with the JSON error; not cacheable: an expired alias may be created again. */
 function sendExpired(res: ServerResponse, record: UrlRecord): void {
-  res.statusCode = 410;
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(expiredBody(record));
+  writeJsonText(res, 410, expiredBody(record), NO_STORE);
 }
+
+const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 
 export interface CodeRouteDeps {
   node: NodeApi;
@@ -97,9 +97,7 @@ export function redirectAnswerer(
 
   return (record, res) => {
     if (record === undefined) {
-      res.statusCode = 404;
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.end(UNKNOWN_CODE_BODY);
+      writeJsonText(res, 404, UNKNOWN_CODE_BODY);
       return;
     }
     if (record.expiresAt !== undefined && record.expiresAt <= Date.now()) {
