@@ -187,11 +187,18 @@ export class UrlStore {
 
   /** The plain (generated, non-expiring) code of `url`, if it has one. Never an alias. */
   codeForUrl(url: string): string | undefined {
+    return this.plainCodeOf(url, this.hashUrl(url));
+  }
+
+  /**
+   * codeForUrl, given the url-codes key of `url`: apply passes urlKey(url), which keeps the key
+   * for the flush; a plain read hashes afresh and leaves nothing behind.
+   */
+  private plainCodeOf(url: string, hash: Buffer): string | undefined {
     const pending = this.pendingCodeByUrl.get(url);
     if (pending !== undefined) return pending ?? undefined;
     // Usually zero or one code; more only on a hash collision, told apart by comparing the URL.
     // get() (the first code) settles the usual cases without a cursor: every new URL is a miss.
-    const hash = this.urlKey(url);
     const first = this.tables.urlCodes.get(hash);
     if (first === undefined) return undefined;
     if (this.get(first)?.url === url) return first;
@@ -201,6 +208,7 @@ export class UrlStore {
     return undefined;
   }
 
+  /** The url-codes key of `url`, hashed once while apply and the next flush need it. */
   private urlKey(url: string): Buffer {
     let key = this.urlKeys.get(url);
     if (key === undefined) {
@@ -424,7 +432,7 @@ export class UrlStore {
     if (plain) {
       // The URL check comes first: a retried proposal of the same URL with the same code is a
       // dedup, not a collision.
-      const existingCode = this.codeForUrl(url);
+      const existingCode = this.plainCodeOf(url, this.urlKey(url));
       if (existingCode !== undefined) {
         const existing = this.get(existingCode);
         if (existing === undefined) throw new Error(`url-codes points at missing code ${existingCode}`);
@@ -491,7 +499,7 @@ export class UrlStore {
     if (
       record.alias !== true &&
       record.expiresAt === undefined &&
-      this.codeForUrl(record.url) === record.code
+      this.plainCodeOf(record.url, this.urlKey(record.url)) === record.code
     ) {
       this.pendingIndexRemovals.push({ url: record.url, code: record.code });
       this.pendingCodeByUrl.set(record.url, null);
