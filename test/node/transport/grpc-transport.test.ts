@@ -10,6 +10,15 @@ function seqOf(m: Message): number {
   return m.index;
 }
 
+/** Node 1 with node 2 as its peer; what node 2 receives lands in `atB`. */
+async function oneToTwo(senderOptions: Omit<Parameters<TransportPool['start']>[0], 'nodeId'> = {}) {
+  const atB: Message[] = [];
+  const a = await pool.start({ nodeId: 1, ...senderOptions });
+  const b = await pool.start({ nodeId: 2, onMessages: (ms) => atB.push(...ms) });
+  a.transport.setPeer(2, b.address);
+  return { a, b, atB };
+}
+
 describe('GrpcTransport on loopback', () => {
   it('exchanges 1000 messages both ways with contents intact and per-peer order kept', async () => {
     const atA: Message[] = [];
@@ -68,10 +77,7 @@ describe('GrpcTransport on loopback', () => {
   });
 
   it('carries a batch larger than 1 MiB', async () => {
-    const atB: Message[] = [];
-    const a = await pool.start({ nodeId: 1 });
-    const b = await pool.start({ nodeId: 2, onMessages: (ms) => atB.push(...ms) });
-    a.transport.setPeer(2, b.address);
+    const { a, atB } = await oneToTwo();
     const data = Uint8Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) & 0xff);
     const big: Message = {
       ...appMessage(1, 2, 0),
@@ -85,15 +91,11 @@ describe('GrpcTransport on loopback', () => {
   });
 
   it('refuses a batch from another cluster: nothing delivered, refused counted, sender told', async () => {
-    const atB: Message[] = [];
     const unreachable: number[] = [];
-    const a = await pool.start({
-      nodeId: 1,
+    const { a, b, atB } = await oneToTwo({
       clusterId: 'other',
       onPeerUnreachable: (id) => unreachable.push(id),
     });
-    const b = await pool.start({ nodeId: 2, onMessages: (ms) => atB.push(...ms) });
-    a.transport.setPeer(2, b.address);
 
     a.transport.send([appMessage(1, 2, 0), appMessage(1, 2, 1)]);
     await waitFor(() => b.transport.stats.refused === 2 && unreachable.length > 0, 'refusal');
@@ -104,10 +106,7 @@ describe('GrpcTransport on loopback', () => {
   });
 
   it('refuses messages addressed to another node but delivers the rest of the batch', async () => {
-    const atB: Message[] = [];
-    const a = await pool.start({ nodeId: 1 });
-    const b = await pool.start({ nodeId: 2, onMessages: (ms) => atB.push(...ms) });
-    a.transport.setPeer(2, b.address);
+    const { a, b, atB } = await oneToTwo();
     a.transport.setPeer(5, b.address); // a stale address book: node 5's address now belongs to node 2
 
     a.transport.send([appMessage(1, 5, 0)]);
@@ -213,10 +212,7 @@ describe('GrpcTransport on loopback', () => {
   });
 
   it('setPeer with the same address keeps the stream; removePeer stops sending', async () => {
-    const atB: Message[] = [];
-    const a = await pool.start({ nodeId: 1 });
-    const b = await pool.start({ nodeId: 2, onMessages: (ms) => atB.push(...ms) });
-    a.transport.setPeer(2, b.address);
+    const { a, b, atB } = await oneToTwo();
     a.transport.send([appMessage(1, 2, 0)]);
     a.transport.setPeer(2, b.address);
     a.transport.send([appMessage(1, 2, 1)]);
@@ -228,10 +224,7 @@ describe('GrpcTransport on loopback', () => {
   });
 
   it('removePeer still delivers what was sent just before it (a removed member learns of it)', async () => {
-    const atB: Message[] = [];
-    const a = await pool.start({ nodeId: 1 });
-    const b = await pool.start({ nodeId: 2, onMessages: (ms) => atB.push(...ms) });
-    a.transport.setPeer(2, b.address);
+    const { a, atB } = await oneToTwo();
     a.transport.send([appMessage(1, 2, 0)]);
     await waitFor(() => atB.length === 1, 'the stream is up');
     // Same turn of the event loop: the runtime sends the commit, then applies the removal.
