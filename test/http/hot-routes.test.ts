@@ -61,11 +61,15 @@ async function side(
     ...options,
   });
   const expressCalls: string[] = [];
-  const handle = app.express.handle.bind(app.express);
-  app.express.handle = ((req: { method: string; url: string }, ...rest: unknown[]) => {
+  // `handle` is Express's internal entry point for every request; its typings leave it out.
+  const routed = app.express as unknown as {
+    handle: (req: { method: string; url: string }, ...rest: unknown[]) => unknown;
+  };
+  const handle = routed.handle.bind(app.express);
+  routed.handle = (req, ...rest) => {
     expressCalls.push(`${req.method} ${req.url}`);
-    return (handle as (...args: unknown[]) => unknown)(req, ...rest);
-  }) as typeof app.express.handle;
+    return handle(req, ...rest);
+  };
   const baseUrl = await listen(hot ? app : app.express);
   return { node, app, baseUrl, logs, registry, expressCalls };
 }

@@ -7,6 +7,7 @@
 //   SIM_EVENTS=<n>      how many recent events a failure shows (default 50)
 import { describe, expect, it } from 'vitest';
 import { runSimulation, SimulationFailure, type RunSummary } from './sim/run.js';
+import { yieldToEventLoop } from '../yield.js';
 
 const DEFAULT_STEPS = 10_000;
 const SEEDS_PER_TEST = 25;
@@ -52,7 +53,7 @@ describe('raft simulation', () => {
 
   for (let start = firstSeed; start < firstSeed + seedCount; start += SEEDS_PER_TEST) {
     const end = Math.min(start + SEEDS_PER_TEST, firstSeed + seedCount) - 1;
-    it(`seeds ${start}..${end}`, { timeout: 300_000 }, () => {
+    it(`seeds ${start}..${end}`, { timeout: 300_000 }, async () => {
       const failures: { seed: number; message: string }[] = [];
       const totals = {
         leaders: 0,
@@ -69,6 +70,8 @@ describe('raft simulation', () => {
         sizes: new Set<number>(),
       };
       for (let seed = start; seed <= end; seed++) {
+        // One seed is the longest stretch this test keeps the worker's event loop busy.
+        await yieldToEventLoop();
         let s: RunSummary;
         try {
           s = runSeed(seed);
