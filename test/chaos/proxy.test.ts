@@ -78,10 +78,15 @@ describe('link proxies', () => {
       5_000,
       10,
     );
+    // Both closings were the rule's doing (the open connection and the new one), not an unknown sender.
+    expect(proxies!.stats).toMatchObject({ resets: 2, unidentified: 0 });
+    expect(c.received()).toBe('a');
+    expect(d.received()).toBe('');
     proxies!.healAll();
     const e = client(port);
     e.socket.write('x');
     await waitFor('the echo after heal', () => (e.received() === 'x' ? true : undefined), 5_000, 10);
+    expect(proxies!.stats.resets).toBe(2);
   });
 
   it('delays a link, in order', async () => {

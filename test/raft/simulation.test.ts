@@ -47,6 +47,9 @@ describe('raft simulation', () => {
     it(`replays seed ${replaySeed}`, () => {
       const summary = runSeed(replaySeed);
       console.log(JSON.stringify(summary, null, 2));
+      // runSeed throws on any violated invariant; a replay must also have run the seed asked for.
+      expect(summary.seed).toBe(replaySeed);
+      expect(summary.ticks).toBeGreaterThan(0);
     });
     return;
   }

@@ -64,9 +64,15 @@ describe('lockDataDir', () => {
   it('takes over a LOCK whose PID now belongs to something else, or that holds no PID', () => {
     const dir = tempDir();
     const sleeper = startChild('sleep', ['30']);
-    writeFileSync(join(dir, 'LOCK'), `${sleeper.pid}\n`);
-    lockDataDir(dir)();
-    writeFileSync(join(dir, 'LOCK'), 'not a pid\n');
-    lockDataDir(dir)();
+    for (const stale of [`${sleeper.pid}\n`, 'not a pid\n']) {
+      writeFileSync(join(dir, 'LOCK'), stale);
+      const release = lockDataDir(dir);
+      expect(readFileSync(join(dir, 'LOCK'), 'utf8').trim()).toBe(String(process.pid));
+      expect(() => lockDataDir(dir)).toThrow(DataDirInUseError);
+      release();
+      expect(existsSync(join(dir, 'LOCK'))).toBe(false);
+    }
+    // The process that looked like an owner is left alone.
+    expect(sleeper.exitCode).toBeNull();
   });
 });
