@@ -8,6 +8,9 @@ import type { Registry } from 'prom-client';
 import {
   ConfChangeType,
   decodeConfChange,
+  DEFAULT_COMMIT_BROADCAST_DELAY_MS,
+  DEFAULT_CONFIG,
+  DEFAULT_TICK_MS,
   emptyMessage,
   EntryType,
   MessageType,
@@ -128,10 +131,10 @@ export interface RuntimeTiming {
 }
 
 export const DEFAULT_TIMING: RuntimeTiming = {
-  tickMs: 10,
-  heartbeatTicks: 5,
-  electionTicks: 25,
-  commitBroadcastDelayMs: 2,
+  tickMs: DEFAULT_TICK_MS,
+  heartbeatTicks: DEFAULT_CONFIG.heartbeatTicks,
+  electionTicks: DEFAULT_CONFIG.electionTicks,
+  commitBroadcastDelayMs: DEFAULT_COMMIT_BROADCAST_DELAY_MS,
 };
 
 export interface RuntimeOptions<R> {
@@ -221,14 +224,10 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
     this.applied = opts.initialState.applied;
     this.core = new RaftNode(
       {
+        ...DEFAULT_CONFIG,
         id: opts.nodeId,
         electionTicks: opts.timing.electionTicks,
         heartbeatTicks: opts.timing.heartbeatTicks,
-        maxEntriesPerMessage: 1024,
-        maxBytesPerMessage: 1 << 20,
-        maxInflightMessages: 256,
-        preVote: true,
-        checkQuorum: true,
         random: Math.random,
         lazyCommitBroadcast: opts.timing.commitBroadcastDelayMs > 0,
         ...opts.raftOverrides,

@@ -28,16 +28,6 @@ export interface RaftConfig {
   lazyCommitBroadcast?: boolean;
 }
 
-export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
-  electionTicks: 10,
-  heartbeatTicks: 1,
-  maxEntriesPerMessage: 512,
-  maxBytesPerMessage: 1 << 20,
-  maxInflightMessages: 64,
-  preVote: true,
-  checkQuorum: true,
-};
-
 /** What a node had on disk when it (re)starts. A brand-new cluster member passes its ConfState. */
 export interface PersistedState {
   hardState: HardState;

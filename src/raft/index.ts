@@ -2,6 +2,7 @@
 export * from './api.js';
 export * from './bootstrap.js';
 export * from './confchange.js';
+export * from './config.js';
 export * from './errors.js';
 export { RaftNode } from './raft-node.js';
 export * from './types.js';

@@ -12,7 +12,8 @@
 // between finishes the install from the stored snapshot at the next start).
 import { RaftNode } from '../../../src/raft/raft-node.js';
 import { bootstrapState } from '../../../src/raft/bootstrap.js';
-import type { ProposalTicket, RaftConfig, RaftStatus } from '../../../src/raft/api.js';
+import type { ProposalTicket, RaftStatus } from '../../../src/raft/api.js';
+import type { CoreConfig } from '../../../src/raft/config.js';
 import { ConfChangeType, decodeConfChange, type ConfChange } from '../../../src/raft/confchange.js';
 import { NotLeaderError, ProposalRejectedError } from '../../../src/raft/errors.js';
 import {
@@ -43,8 +44,6 @@ import {
   type SnapshotTransfer,
   type StoredSnapshot,
 } from './snapshots.js';
-
-export type CoreConfig = Omit<RaftConfig, 'id' | 'random'>;
 
 export interface ClusterOptions {
   size: number;

@@ -2,9 +2,9 @@
 // and when, plus a way to make a chosen node win an election. The same harness (and the same
 // invariant checks after every step) as the random simulation.
 import { expect } from 'vitest';
-import { DEFAULT_CONFIG } from '../../../src/raft/api.js';
+import { DEFAULT_CONFIG, type CoreConfig } from '../../../src/raft/config.js';
 import { MessageType, Role, type Entry, type Message, type NodeId } from '../../../src/raft/types.js';
-import { Cluster, type CoreConfig } from './cluster.js';
+import { Cluster } from './cluster.js';
 import { bytesKey } from './messages.js';
 import { Prng } from './prng.js';
 

@@ -3,8 +3,7 @@
 // (tiny message caps and windows exercise batching and flow control; some seeds run without
 // PreVote or CheckQuorum, which must stay safe even if they are less live). Most seeds compact
 // logs, some so eagerly that any follower that misses a few entries needs a snapshot.
-import { DEFAULT_CONFIG } from '../../../src/raft/api.js';
-import type { CoreConfig } from './cluster.js';
+import { DEFAULT_CONFIG, type CoreConfig } from '../../../src/raft/config.js';
 import type { Faults } from './network.js';
 import type { Prng } from './prng.js';
 
@@ -33,10 +32,12 @@ export function chooseSetup(rng: Prng): SimSetup {
       ...DEFAULT_CONFIG,
       electionTicks: rng.range(5, 12),
       heartbeatTicks: rng.pick([1, 1, 2]),
-      maxEntriesPerMessage: rng.pick([1, 2, 3, 8, 512]),
+      // The last choice of each is production's (config.ts): tiny caps test batching and flow
+      // control, the defaults test what ships.
+      maxEntriesPerMessage: rng.pick([1, 2, 3, 8, DEFAULT_CONFIG.maxEntriesPerMessage]),
       // Payloads are ~10 bytes: 24 lets two or three through, so the byte cap really bites.
-      maxBytesPerMessage: rng.pick([24, 1 << 20]),
-      maxInflightMessages: rng.pick([1, 2, 4, 64]),
+      maxBytesPerMessage: rng.pick([24, DEFAULT_CONFIG.maxBytesPerMessage]),
+      maxInflightMessages: rng.pick([1, 2, 4, DEFAULT_CONFIG.maxInflightMessages]),
       preVote: flags === 'both' || flags === 'preVoteOnly',
       checkQuorum: flags === 'both' || flags === 'checkQuorumOnly',
     },
