@@ -5,9 +5,10 @@ import type { PersistedState, ProposalTicket, RaftConfig, RaftStatus } from './a
 import { applyConfChange, decodeConfChange, encodeConfChange, type ConfChange } from './confchange.js';
 import { NotLeaderError, ProposalRejectedError } from './errors.js';
 import { RaftLog } from './log.js';
-import { Progress, ProgressState } from './progress.js';
-import { hasQuorum, quorumMatchIndex, tallyVotes, VoteResult } from './quorum.js';
+import { ProgressState, type Progress } from './progress.js';
+import { VoteResult } from './quorum.js';
 import { ReadOnlyQueue } from './read-only.js';
+import { copyConf, ProgressTracker } from './tracker.js';
 import {
   EMPTY_BYTES,
   emptyMessage,
@@ -53,9 +54,8 @@ export class RaftNode {
   private leaderId: NodeId = NONE;
   private role: Role = Role.Follower;
   private readonly log: RaftLog;
-  private conf: ConfState;
-  private readonly progress = new Map<NodeId, Progress>();
-  private readonly votes = new Map<NodeId, boolean>();
+  /** Membership, each member's progress, votes: and the quorum questions over them. */
+  private readonly trk: ProgressTracker;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -113,7 +113,7 @@ export class RaftNode {
       if (e.index > this.log.applied) break;
       if (e.type === EntryType.ConfChange) conf = applyConfChange(conf, decodeConfChange(e.data));
     }
-    this.conf = conf;
+    this.trk = new ProgressTracker(conf, config.maxInflightMessages);
     // Without a snapshot, the membership "at index 0" depends on how the cluster began. A
     // bootstrapped log (bootstrap.ts) opens with conf-change entries that add the initial members,
     // so it describes its membership itself from index 1 and the membership before it is empty
@@ -166,12 +166,12 @@ export class RaftNode {
 
   transferLeadership(to: NodeId): void {
     if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
-    if (to === this.id || !this.conf.voters.includes(to)) return;
+    if (to === this.id || !this.trk.isVoter(to)) return;
     if (this.leadTransferee === to) return;
     this.leadTransferee = to;
     // The transfer must finish within one election timeout or it is abandoned.
     this.electionElapsed = 0;
-    const pr = this.progress.get(to)!;
+    const pr = this.trk.get(to)!;
     if (pr.matchIndex === this.log.lastIndex()) this.sendTimeoutNow(to);
     else this.sendAppend(to, true);
   }
@@ -305,7 +305,7 @@ export class RaftNode {
     }
     if (this.role === Role.Leader) {
       // The leader counts toward the quorum only for entries on its own disk.
-      const self = this.progress.get(this.id);
+      const self = this.trk.get(this.id);
       if (self && self.maybeUpdate(this.log.persisted)) this.maybeCommit();
     }
   }
@@ -324,7 +324,7 @@ export class RaftNode {
       { matchIndex: number; nextIndex: number; state: string; recentActive: boolean }
     >();
     if (this.role === Role.Leader) {
-      for (const [id, pr] of this.progress) {
+      for (const [id, pr] of this.trk.all()) {
         progress.set(id, {
           matchIndex: pr.matchIndex,
           nextIndex: pr.nextIndex,
@@ -343,7 +343,7 @@ export class RaftNode {
       appliedIndex: this.log.applied,
       lastIndex: this.log.lastIndex(),
       persistedIndex: this.log.persisted,
-      confState: { voters: [...this.conf.voters], learners: [...this.conf.learners] },
+      confState: this.trk.confState(),
       progress,
       leadTransferee: this.leadTransferee,
     };
@@ -394,7 +394,7 @@ export class RaftNode {
    */
   reportSnapshot(to: NodeId, failed: boolean): void {
     if (this.role !== Role.Leader) return;
-    const pr = this.progress.get(to);
+    const pr = this.trk.get(to);
     if (!pr || pr.state !== ProgressState.Snapshot) return;
     if (failed) pr.pendingSnapshot = 0;
     pr.becomeProbe();
@@ -417,7 +417,7 @@ export class RaftNode {
     // PreVote: no term change and no vote cast, so a node that cannot win disturbs nobody.
     this.role = Role.PreCandidate;
     this.leaderId = NONE;
-    this.votes.clear();
+    this.trk.resetVotes();
     this.electionElapsed = 0;
     this.resetRandomizedElectionTimeout();
   }
@@ -456,7 +456,7 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = NONE;
-    this.votes.clear();
+    this.trk.resetVotes();
     this.readOnly.reset();
     this.pendingReadIndex = [];
     this.appendsPending = false;
@@ -465,17 +465,7 @@ export class RaftNode {
   }
 
   private resetProgress(): void {
-    this.progress.clear();
-    const next = this.log.lastIndex() + 1;
-    for (const id of this.conf.voters)
-      this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, false));
-    for (const id of this.conf.learners)
-      this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, true));
-    const self = this.progress.get(this.id);
-    if (self) {
-      self.matchIndex = this.log.persisted;
-      self.recentActive = true;
-    }
+    this.trk.resetProgress(this.log.lastIndex() + 1, this.id, this.log.persisted);
   }
 
   private resetRandomizedElectionTimeout(): void {
@@ -484,7 +474,7 @@ export class RaftNode {
   }
 
   private promotable(): boolean {
-    return this.conf.voters.includes(this.id);
+    return this.trk.isVoter(this.id);
   }
 
   // ---------------------------------------------------------------- ticks
@@ -503,12 +493,7 @@ export class RaftNode {
     if (this.electionElapsed >= this.cfg.electionTicks) {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum) {
-        const active = hasQuorum(
-          this.conf.voters,
-          (id) => id === this.id || !!this.progress.get(id)?.recentActive,
-        );
-        for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
-        if (!active) {
+        if (!this.trk.checkQuorumActive(this.id)) {
           // Cut off from a majority: stop accepting writes that could never commit.
           this.becomeFollower(this.term, NONE);
           return;
@@ -536,13 +521,13 @@ export class RaftNode {
       voteType = MessageType.Vote;
       term = this.term;
     }
-    this.votes.set(this.id, true);
-    if (this.pollResult() === VoteResult.Won) {
+    this.trk.recordVote(this.id, true);
+    if (this.trk.tallyVotes() === VoteResult.Won) {
       if (kind === 'pre') this.campaign('election');
       else this.becomeLeader();
       return;
     }
-    for (const id of this.conf.voters) {
+    for (const id of this.trk.voters) {
       if (id === this.id) continue;
       const m = emptyMessage(voteType, this.id, id, term);
       m.index = this.log.lastIndex();
@@ -550,10 +535,6 @@ export class RaftNode {
       if (kind === 'transfer') m.context = CAMPAIGN_TRANSFER;
       this.send(m);
     }
-  }
-
-  private pollResult(): VoteResult {
-    return tallyVotes(this.conf.voters, this.votes);
   }
 
   private handleVoteRequest(m: Message): void {
@@ -593,8 +574,8 @@ export class RaftNode {
       case MessageType.VoteResp: {
         const expected = this.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
         if (m.type !== expected) return;
-        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
-        const result = this.pollResult();
+        this.trk.recordVote(m.from, !m.reject);
+        const result = this.trk.tallyVotes();
         if (result === VoteResult.Won) {
           if (this.role === Role.PreCandidate) this.campaign('election');
           else this.becomeLeader();
@@ -685,7 +666,7 @@ export class RaftNode {
       resp.index = this.log.committed;
     } else {
       this.log.restoreSnapshot(meta.index, meta.term);
-      this.conf = copyConf(meta.confState);
+      this.trk.setConf(meta.confState);
       this.snapshotConf = copyConf(meta.confState);
       this.pendingSnapshot = meta;
       resp.index = meta.index;
@@ -708,7 +689,7 @@ export class RaftNode {
   }
 
   private stepLeader(m: Message): void {
-    const pr = this.progress.get(m.from);
+    const pr = this.trk.get(m.from);
     switch (m.type) {
       case MessageType.AppResp:
         if (pr) this.handleAppendResponse(m, pr);
@@ -762,8 +743,7 @@ export class RaftNode {
     if (m.context.length === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (!acks) return;
-    const voterAcks = this.conf.voters.filter((id) => acks.has(id)).length;
-    if (voterAcks * 2 <= this.conf.voters.length) return;
+    if (!this.trk.hasQuorum(acks)) return;
     for (const read of this.readOnly.advance(m.context)) this.answerRead(read.from, read.index, read.context);
   }
 
@@ -773,7 +753,7 @@ export class RaftNode {
       this.pendingReadIndex.push({ context, from });
       return;
     }
-    if (this.conf.voters.length === 1 && this.conf.voters[0] === this.id) {
+    if (this.trk.isSingleton(this.id)) {
       this.answerRead(from, this.log.committed, context);
       return;
     }
@@ -797,7 +777,7 @@ export class RaftNode {
   }
 
   private maybeCommit(): boolean {
-    const index = quorumMatchIndex(this.conf.voters, (id) => this.progress.get(id)?.matchIndex ?? 0);
+    const index = this.trk.committed();
     // Only entries of the current term are committed by counting replicas (§5.4.2, Figure 8).
     if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
     const firstInTerm = !this.committedInCurrentTerm();
@@ -829,7 +809,7 @@ export class RaftNode {
     this.appendsPending = false;
     this.commitPending = false;
     if (this.role !== Role.Leader) return;
-    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, true);
+    for (const [id] of this.trk.peers(this.id)) this.sendAppend(id, true);
   }
 
   /**
@@ -851,7 +831,7 @@ export class RaftNode {
    * (to carry the commit index, or as a probe).
    */
   private sendAppend(to: NodeId, sendIfEmpty: boolean): void {
-    const pr = this.progress.get(to);
+    const pr = this.trk.get(to);
     if (!pr || to === this.id) return;
     let sentAny = false;
     while (!pr.isPaused()) {
@@ -899,8 +879,7 @@ export class RaftNode {
   }
 
   private bcastHeartbeat(context: Uint8Array): void {
-    for (const [id, pr] of this.progress) {
-      if (id === this.id) continue;
+    for (const [id, pr] of this.trk.peers(this.id)) {
       const m = emptyMessage(MessageType.Heartbeat, this.id, id, this.term);
       m.commit = Math.min(pr.matchIndex, this.log.committed);
       m.context = context;
@@ -915,28 +894,14 @@ export class RaftNode {
   // ---------------------------------------------------------------- membership
 
   private applyConfChangeEntry(e: Entry): void {
-    const cc = decodeConfChange(e.data);
-    this.conf = applyConfChange(this.conf, cc);
-    const next = this.log.lastIndex() + 1;
-    for (const id of this.conf.voters) {
-      const pr = this.progress.get(id);
-      if (pr) pr.isLearner = false;
-      else this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, false));
-    }
-    for (const id of this.conf.learners) {
-      if (!this.progress.has(id))
-        this.progress.set(id, new Progress(next, this.cfg.maxInflightMessages, true));
-    }
-    for (const id of [...this.progress.keys()]) {
-      if (!this.conf.voters.includes(id) && !this.conf.learners.includes(id)) this.progress.delete(id);
-    }
+    this.trk.applyConfChange(decodeConfChange(e.data), this.log.lastIndex() + 1);
     if (this.role !== Role.Leader) return;
-    if (!this.conf.voters.includes(this.id)) {
+    if (!this.trk.isVoter(this.id)) {
       // Removed from the cluster: stop leading so the remaining voters elect one of their own.
       this.becomeFollower(this.term, NONE);
       return;
     }
-    if (this.leadTransferee !== NONE && !this.conf.voters.includes(this.leadTransferee)) {
+    if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) {
       this.leadTransferee = NONE;
     }
     // A smaller quorum may commit more at once; new members need their first AppendEntries.
@@ -958,10 +923,6 @@ export class RaftNode {
   private softState(): SoftState {
     return { leaderId: this.leaderId, role: this.role };
   }
-}
-
-function copyConf(c: ConfState): ConfState {
-  return { voters: [...c.voters], learners: [...c.learners] };
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {
