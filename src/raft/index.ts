@@ -4,5 +4,6 @@ export * from './bootstrap.js';
 export * from './confchange.js';
 export * from './config.js';
 export * from './errors.js';
+export * from './local.js';
 export { RaftNode } from './raft-node.js';
 export * from './types.js';

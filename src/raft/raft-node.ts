@@ -4,6 +4,7 @@
 import type { PersistedState, ProposalTicket, RaftConfig, RaftStatus } from './api.js';
 import { applyConfChange, decodeConfChange, encodeConfChange, type ConfChange } from './confchange.js';
 import { NotLeaderError, ProposalRejectedError } from './errors.js';
+import { isLocalMessage, LocalMessageType, type LocalMessage } from './local.js';
 import { RaftLog } from './log.js';
 import { ProgressState, type Progress } from './progress.js';
 import { VoteResult } from './quorum.js';
@@ -133,6 +134,9 @@ export class RaftNode {
   }
 
   // ---------------------------------------------------------------- inputs
+  // What the node itself wants (propose, read, transfer, a timeout's election or heartbeat) is
+  // stepped as a local message, like a peer's message (see local.ts); these wrappers keep the
+  // runtime's calls short.
 
   tick(): void {
     if (this.role === Role.Leader) this.tickHeartbeat();
@@ -140,43 +144,41 @@ export class RaftNode {
   }
 
   propose(data: Uint8Array): ProposalTicket {
-    return this.appendProposal(EntryType.Normal, data);
+    this.step({ type: LocalMessageType.Propose, entryType: EntryType.Normal, data });
+    return this.lastProposal();
   }
 
   proposeConfChange(cc: ConfChange): ProposalTicket {
-    if (this.role === Role.Leader && this.pendingConfIndex > this.log.applied) {
-      throw new ProposalRejectedError('a membership change is already in progress; retry when it completes');
-    }
-    const ticket = this.appendProposal(EntryType.ConfChange, encodeConfChange(cc));
-    this.pendingConfIndex = ticket.index;
-    return ticket;
+    this.step({
+      type: LocalMessageType.Propose,
+      entryType: EntryType.ConfChange,
+      data: encodeConfChange(cc),
+    });
+    return this.lastProposal();
   }
 
   readIndex(context: Uint8Array): void {
-    if (this.role === Role.Leader) {
-      this.leaderReadIndex(context, this.id);
-    } else if (this.leaderId !== NONE) {
-      const m = emptyMessage(MessageType.ReadIndex, this.id, this.leaderId, this.term);
-      m.context = context;
-      this.send(m);
-    } else {
-      throw new NotLeaderError(NONE);
-    }
+    this.step({ type: LocalMessageType.ReadIndex, context });
   }
 
   transferLeadership(to: NodeId): void {
-    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
-    if (to === this.id || !this.trk.isVoter(to)) return;
-    if (this.leadTransferee === to) return;
-    this.leadTransferee = to;
-    // The transfer must finish within one election timeout or it is abandoned.
-    this.electionElapsed = 0;
-    const pr = this.trk.get(to)!;
-    if (pr.matchIndex === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else this.sendAppend(to, true);
+    this.step({ type: LocalMessageType.TransferLeader, to });
   }
 
-  step(m: Message): void {
+  /**
+   * The runtime's report on a snapshot it streamed to `to` (etcd's ReportSnapshot). Either way
+   * the follower goes back to probing: after a success it answers the probe from the snapshot's
+   * index on; after a failure the probe finds it still behind and a new snapshot is sent.
+   */
+  reportSnapshot(to: NodeId, failed: boolean): void {
+    this.step({ type: LocalMessageType.SnapStatus, from: to, failed });
+  }
+
+  step(m: Message | LocalMessage): void {
+    if (isLocalMessage(m)) {
+      this.stepLocal(m);
+      return;
+    }
     if (m.to !== this.id) return;
     if (m.term > this.term) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
@@ -234,6 +236,17 @@ export class RaftNode {
         this.stepFollower(m);
         break;
     }
+  }
+
+  private stepLocal(m: LocalMessage): void {
+    if (m.type === LocalMessageType.Hup) this.hup();
+    else if (this.role === Role.Leader) this.stepLeaderLocal(m);
+    else this.stepFollowerLocal(m);
+  }
+
+  /** The proposal just stepped: a leader appends it as its last entry. */
+  private lastProposal(): ProposalTicket {
+    return { index: this.log.lastIndex(), term: this.log.lastTerm() };
   }
 
   // ---------------------------------------------------------------- outputs
@@ -387,19 +400,6 @@ export class RaftNode {
     return this.log.snapshotIndex;
   }
 
-  /**
-   * The runtime's report on a snapshot it streamed to `to` (etcd's ReportSnapshot). Either way
-   * the follower goes back to probing: after a success it answers the probe from the snapshot's
-   * index on; after a failure the probe finds it still behind and a new snapshot is sent.
-   */
-  reportSnapshot(to: NodeId, failed: boolean): void {
-    if (this.role !== Role.Leader) return;
-    const pr = this.trk.get(to);
-    if (!pr || pr.state !== ProgressState.Snapshot) return;
-    if (failed) pr.pendingSnapshot = 0;
-    pr.becomeProbe();
-  }
-
   /** True while a snapshot stepped in from the leader waits to be handed out in a Ready. */
   hasPendingSnapshot(): boolean {
     return this.pendingSnapshot !== undefined;
@@ -483,7 +483,7 @@ export class RaftNode {
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      this.campaign(this.cfg.preVote ? 'pre' : 'election');
+      this.step({ type: LocalMessageType.Hup });
     }
   }
 
@@ -492,22 +492,23 @@ export class RaftNode {
     this.electionElapsed++;
     if (this.electionElapsed >= this.cfg.electionTicks) {
       this.electionElapsed = 0;
-      if (this.cfg.checkQuorum) {
-        if (!this.trk.checkQuorumActive(this.id)) {
-          // Cut off from a majority: stop accepting writes that could never commit.
-          this.becomeFollower(this.term, NONE);
-          return;
-        }
-      }
+      if (this.cfg.checkQuorum) this.step({ type: LocalMessageType.CheckQuorum });
+      if (this.role !== Role.Leader) return;
+      // A transfer not finished within one election timeout is abandoned.
       this.leadTransferee = NONE;
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      this.bcastHeartbeat(this.readOnly.lastPendingContext() ?? EMPTY_BYTES);
+      this.step({ type: LocalMessageType.Beat });
     }
   }
 
   // ---------------------------------------------------------------- elections
+
+  private hup(): void {
+    if (this.role === Role.Leader || !this.promotable()) return;
+    this.campaign(this.cfg.preVote ? 'pre' : 'election');
+  }
 
   private campaign(kind: 'pre' | 'election' | 'transfer'): void {
     let voteType: MessageType;
@@ -619,6 +620,24 @@ export class RaftNode {
     }
   }
 
+  /** Followers and candidates: only a read can be served (by the leader, if one is known). */
+  private stepFollowerLocal(m: LocalMessage): void {
+    switch (m.type) {
+      case LocalMessageType.Propose:
+      case LocalMessageType.TransferLeader:
+        throw new NotLeaderError(this.leaderId);
+      case LocalMessageType.ReadIndex: {
+        if (this.leaderId === NONE) throw new NotLeaderError(NONE);
+        const fwd = emptyMessage(MessageType.ReadIndex, this.id, this.leaderId, this.term);
+        fwd.context = m.context;
+        this.send(fwd);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
   private handleAppend(m: Message): void {
     if (m.index < this.log.committed) {
       // Old news: everything up to our commit index certainly matches the leader.
@@ -676,16 +695,59 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- leader
 
-  private appendProposal(type: EntryType, data: Uint8Array): ProposalTicket {
-    if (this.role !== Role.Leader) throw new NotLeaderError(this.leaderId);
+  private stepLeaderLocal(m: LocalMessage): void {
+    switch (m.type) {
+      case LocalMessageType.Beat:
+        this.bcastHeartbeat(this.readOnly.lastPendingContext() ?? EMPTY_BYTES);
+        return;
+      case LocalMessageType.CheckQuorum:
+        // Cut off from a majority: stop accepting writes that could never commit.
+        if (!this.trk.checkQuorumActive(this.id)) this.becomeFollower(this.term, NONE);
+        return;
+      case LocalMessageType.Propose:
+        this.appendProposal(m.entryType, m.data);
+        return;
+      case LocalMessageType.ReadIndex:
+        this.leaderReadIndex(m.context, this.id);
+        return;
+      case LocalMessageType.TransferLeader:
+        this.startTransfer(m.to);
+        return;
+      case LocalMessageType.SnapStatus: {
+        const pr = this.trk.get(m.from);
+        if (!pr || pr.state !== ProgressState.Snapshot) return;
+        if (m.failed) pr.pendingSnapshot = 0;
+        pr.becomeProbe();
+        return;
+      }
+      case LocalMessageType.Hup:
+        return;
+    }
+  }
+
+  private appendProposal(type: EntryType, data: Uint8Array): void {
+    if (type === EntryType.ConfChange && this.pendingConfIndex > this.log.applied) {
+      throw new ProposalRejectedError('a membership change is already in progress; retry when it completes');
+    }
     // During a transfer new writes would only delay the target catching up; refuse them.
     if (this.leadTransferee !== NONE) throw new NotLeaderError(NONE);
     const entry: Entry = { term: this.term, index: this.log.lastIndex() + 1, type, data };
     this.log.append([entry]);
+    if (type === EntryType.ConfChange) this.pendingConfIndex = entry.index;
     // Sent at the next flush (hasReady/ready/drainMessages), so proposals made in the same
     // turn of the runtime's event loop share one AppendEntries per follower.
     this.appendsPending = true;
-    return { index: entry.index, term: entry.term };
+  }
+
+  private startTransfer(to: NodeId): void {
+    if (to === this.id || !this.trk.isVoter(to)) return;
+    if (this.leadTransferee === to) return;
+    this.leadTransferee = to;
+    // The transfer must finish within one election timeout or it is abandoned.
+    this.electionElapsed = 0;
+    const pr = this.trk.get(to)!;
+    if (pr.matchIndex === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.sendAppend(to, true);
   }
 
   private stepLeader(m: Message): void {
