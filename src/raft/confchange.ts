@@ -1,6 +1,6 @@
 // Membership changes, one server at a time (Raft thesis §4.1). They ride in the log as entries of
 // type ConfChange and take effect when applied, as in etcd.
-import type { ConfState, NodeId } from './types.js';
+import { EntryType, type ConfState, type Entry, type NodeId } from './types.js';
 
 export enum ConfChangeType {
   AddLearner = 0,
@@ -53,4 +53,17 @@ export function applyConfChange(cs: ConfState, cc: ConfChange): ConfState {
   voters.sort((a, b) => a - b);
   learners.sort((a, b) => a - b);
   return { voters, learners };
+}
+
+/**
+ * The membership after the conf-change entries among `entries` (in index order) up to index
+ * `through` are applied over `base`; never mutates `base`.
+ */
+export function replayConfChanges(base: ConfState, entries: readonly Entry[], through: number): ConfState {
+  let conf: ConfState = { voters: [...base.voters], learners: [...base.learners] };
+  for (const e of entries) {
+    if (e.index > through) break;
+    if (e.type === EntryType.ConfChange) conf = applyConfChange(conf, decodeConfChange(e.data));
+  }
+  return conf;
 }
