@@ -16,6 +16,7 @@ import type { ProposalTicket, RaftStatus } from '../../../src/raft/api.js';
 import type { CoreConfig } from '../../../src/raft/config.js';
 import { ConfChangeType, decodeConfChange, type ConfChange } from '../../../src/raft/confchange.js';
 import { NotLeaderError, ProposalRejectedError } from '../../../src/raft/errors.js';
+import { LocalMessageType } from '../../../src/raft/local.js';
 import {
   emptyMessage,
   EntryType,
@@ -805,6 +806,13 @@ export class Cluster {
   transferLeadership(id: NodeId, to: NodeId): void {
     this.events.add(`transferLeadership n${id} -> n${to}`);
     this.callTolerantly(() => this.raft(id).transferLeadership(to), `transfer on n${id}`);
+    this.checkNode(id);
+  }
+
+  /** An election now, as a timeout would start one (a local Hup message). */
+  campaign(id: NodeId): void {
+    this.events.add(`campaign n${id}`);
+    this.raft(id).step({ type: LocalMessageType.Hup });
     this.checkNode(id);
   }
 

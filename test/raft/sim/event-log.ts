@@ -5,9 +5,13 @@ export class EventLog {
   private next = 0;
   private count = 0;
 
+  /** Sees every event as it happens (transcripts print them). */
+  onEvent: ((event: string) => void) | undefined;
+
   constructor(private readonly capacity = 50) {}
 
   add(event: string): void {
+    this.onEvent?.(event);
     if (this.ring.length < this.capacity) this.ring.push(event);
     else this.ring[this.next] = event;
     this.next = (this.next + 1) % this.capacity;
