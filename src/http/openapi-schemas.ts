@@ -68,7 +68,12 @@ export const schemas: Record<string, Json> = {
       },
       expiresAt: {
         oneOf: [
-          dateTime('Expire at this instant (ISO 8601), in the future, at most 10 years ahead.'),
+          dateTime(
+            'Expire at this instant (RFC 3339, with Z or an offset), in the future, at most 10 years ahead.',
+          ),
+          string('The same as a date (midnight UTC); a day that does not exist is refused.', {
+            format: 'date',
+          }),
           { type: 'integer', minimum: 0, description: 'The same, in milliseconds since the epoch.' },
         ],
       },

@@ -136,6 +136,9 @@ describe('expiry', () => {
   it.each([
     ['a past expiresAt', { expiresAt: '2001-01-01T00:00:00Z' }],
     ['an unparsable expiresAt', { expiresAt: 'tomorrow' }],
+    ['an expiresAt on a day that does not exist', { expiresAt: '2030-02-30' }],
+    ['an expiresAt date-time without a zone', { expiresAt: '2030-01-31T12:00:00' }],
+    ['an expiresAt in a non-ISO form', { expiresAt: 'Thu, 31 Jan 2030 12:00:00 GMT' }],
     ['ttlSeconds 0', { ttlSeconds: 0 }],
     ['a fractional ttlSeconds', { ttlSeconds: 1.5 }],
     ['ttlSeconds as words', { ttlSeconds: 'ten' }],

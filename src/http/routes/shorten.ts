@@ -7,7 +7,8 @@
 //   alias        a custom code: 3..64 of [0-9A-Za-z_-], not a reserved word, case-sensitive.
 //                Created if free (201), else 409 alias_taken. Never deduplicated by URL.
 //   ttlSeconds   the short URL expires this many seconds after the leader accepts it, or
-//   expiresAt    at this instant (ISO 8601 or epoch ms). Expired codes answer 410 on every node.
+//   expiresAt    at this instant (RFC 3339 date or date-time with a zone, or epoch ms; parse-instant.ts).
+//                Expired codes answer 410 on every node.
 // A plain request (no alias, no expiry) for a URL that already has a plain code gets that code
 // (200); it never returns an alias or an expiring code, and one with an expiry always gets a new code.
 //
@@ -34,6 +35,7 @@ import {
   type NodeApi,
 } from '../node-api.js';
 import type { HostBlocklist } from '../host-blocklist.js';
+import { parseInstant } from '../parse-instant.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { validateLongUrl } from '../../shortener/validate-url.js';
 import { isReservedCode, newCode } from '../../shortener/code-generator.js';
@@ -229,7 +231,7 @@ export function parseOptions(body: unknown, now: number): CreateOptions {
       throw new HttpError(
         400,
         'invalid_expiry',
-        'expiresAt must be an ISO 8601 date-time (e.g. 2030-01-31T12:00:00Z) or milliseconds since the epoch',
+        'expiresAt must be an ISO 8601 date (2030-01-31) or date-time with a zone (2030-01-31T12:00:00Z), a date that exists, or milliseconds since the epoch',
       );
     }
     if (at <= now) throw new HttpError(400, 'invalid_expiry', 'expiresAt must be in the future');
@@ -240,16 +242,6 @@ export function parseOptions(body: unknown, now: number): CreateOptions {
     options.expiresAt = at;
   }
   return options;
-}
-
-/** Epoch milliseconds (a number, or digits in a form field) or an ISO 8601 date[-time]. */
-function parseInstant(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string') return undefined;
-  if (/^\d+$/.test(value)) return Number(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
