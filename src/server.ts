@@ -5,6 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { answerClientErrors } from './http/client-error.js';
 import { createHttpApp, type AbuseLimits, type RedirectStatus } from './http/app.js';
 import { discoverCluster, requestJoin } from './node/join-client.js';
 import { encodeMemberContext } from './node/members.js';
@@ -278,6 +279,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
       log[info.dropped ? 'warn' : 'debug']({ err, ...info }, 'visit counts not delivered'),
   });
   const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
+  answerClientErrors(server, log.child({ component: 'http' }));
   // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.
   server.keepAliveTimeout = 65_000;
   const { host, port } = splitHostPort(config.httpAddr);

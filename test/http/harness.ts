@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createHttpApp, type HttpAppOptions } from '../../src/http/app.js';
+import { answerClientErrors } from '../../src/http/client-error.js';
 import { FakeNode } from './fake-node.js';
 
 export const PUBLIC_URL = 'http://short.example:8081';
@@ -25,6 +26,7 @@ export async function startApp(
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const app = createHttpApp({ node, visits: node, logger, publicUrl: PUBLIC_URL + '/', ...options });
   const server: Server = createServer(app);
+  answerClientErrors(server, logger);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
