@@ -61,10 +61,10 @@ export function hotRoutes(deps: HotRouteDeps): (req: IncomingMessage) => HotRout
         } catch (err) {
           return fail(err, req, res);
         }
-        deps.shorten(body, req.headers).then(
-          (answer) => writeJson(res, answer.status, answer.body, answer.headers),
-          (err: unknown) => fail(err, req, res),
-        );
+        deps
+          .shorten(body, req.headers)
+          .then((answer) => writeJson(res, answer.status, answer.body, answer.headers))
+          .catch((err: unknown) => fail(err, req, res));
       });
     },
   };
@@ -72,14 +72,13 @@ export function hotRoutes(deps: HotRouteDeps): (req: IncomingMessage) => HotRout
   const redirect: HotRoute = {
     path: '/:code',
     serve(req, res) {
-      const code = req.url!.slice(1);
-      let record;
+      // A stored value that cannot be sent (a Location with characters invalid in a header) throws
+      // here, inside the server's 'request' event: uncaught, it would end the process.
       try {
-        record = deps.node.lookup(code);
+        deps.answerRedirect(deps.node.lookup(req.url!.slice(1)), res);
       } catch (err) {
-        return fail(err, req, res);
+        fail(err, req, res);
       }
-      deps.answerRedirect(record, res);
     },
   };
 
