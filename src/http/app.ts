@@ -23,6 +23,8 @@ import type { VisitsApi } from './visits-api.js';
 import { guardWrites, writeCheck } from './write-guard.js';
 import { accessLogger } from './access-log.js';
 import { hotRoutes } from './hot-routes.js';
+import { missingHostAnswer } from './client-error.js';
+import { writeJson } from './json-response.js';
 
 export interface HttpAppOptions {
   node: NodeApi;
@@ -126,6 +128,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(errorHandler(logger));
 
   const listener: RequestListener = (req, res) => {
+    const noHost = missingHostAnswer(req);
+    if (noHost !== undefined) {
+      track?.(req, res);
+      const { status, error, message } = noHost;
+      return writeJson(res, status, { error, message }, { Connection: 'close' });
+    }
     const hot = hotRouteOf(req);
     if (hot === undefined) return void app(req, res);
     track?.(req, res);

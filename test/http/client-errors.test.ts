@@ -81,6 +81,28 @@ describe("errors of Node's HTTP parser", () => {
     expect(answer.body).toEqual({ error: 'bad_request', message: expect.stringMatching(/not valid HTTP/) });
   });
 
+  it.each([
+    ['an HTTP/1.1 request without Host', 'GET /abc HTTP/1.1\r\n\r\n', 400, 'bad_request'],
+    [
+      'an Expect other than 100-continue',
+      'GET /abc HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n',
+      417,
+      'expectation_failed',
+    ],
+    [
+      'CONNECT',
+      'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
+      405,
+      'method_not_allowed',
+    ],
+  ])('%s → %d JSON, connection closed', async (_name, request, status, error) => {
+    h = await startApp();
+    const answer = parseAnswer(await rawExchange(portOf(h.baseUrl), request));
+    expect(answer.status).toBe(status);
+    expect(answer.headers).toContain('connection: close');
+    expect(answer.body).toEqual({ error, message: expect.any(String) });
+  });
+
   it('headers larger than the limit → 431 JSON', async () => {
     h = await startApp();
     const request = `GET /abc HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
