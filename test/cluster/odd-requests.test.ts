@@ -20,6 +20,7 @@ import {
   tempDataRoot,
   waitFor,
 } from './helpers.js';
+import { Prng } from '../raft/sim/prng.js';
 
 const dataRoot = tempDataRoot('odd-requests');
 const started: NodeProcess[] = [];
@@ -46,18 +47,6 @@ afterAll(async () => {
   removeDir(dataRoot);
 });
 
-/** A small seeded generator (mulberry32): the same seed gives the same requests. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface OddRequest {
   bytes: Buffer;
   /** How the client behaves: sends everything and half-closes, or resets after part of it. */
@@ -66,7 +55,8 @@ interface OddRequest {
 }
 
 function generator(seed: number, codeOf: () => string) {
-  const rnd = random(seed);
+  const prng = new Prng(seed);
+  const rnd = () => prng.next();
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
   const METHODS = ['GET', 'GET', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'];
   const BAD_METHODS = ['BREW', 'G\u0001T', '', 'get', 'CONNECT', 'PRI'];
