@@ -31,6 +31,8 @@ import { batchForwarder } from './visits/forward-batch.js';
 import { VisitCounter } from './visits/visit-counter.js';
 import { VisitFlusher } from './visits/visit-flusher.js';
 import { VisitMetrics } from './visits/visit-metrics.js';
+import { capVisitDays } from './visits/visit-day-window.js';
+import { HttpError } from './http/errors.js';
 
 export interface PurgerOptions {
   /** How often the leader looks for expired records and keys. Default 60 s. */
@@ -184,6 +186,14 @@ export class UrlService implements NodeApi, VisitsApi {
   }
 
   acceptVisitBatch(batch: VisitsCommand): Promise<VisitBatchOutcome> {
+    // Only the cluster's own nodes count visits; an id that is not one (any more) sends nothing.
+    if (this.runtime.member(batch.origin) === undefined) {
+      throw new HttpError(
+        403,
+        'not_a_member',
+        `node ${batch.origin} is not a member of this cluster; its visit counts are refused`,
+      );
+    }
     return this.proposeVisits(batch);
   }
 
@@ -228,7 +238,8 @@ export class UrlService implements NodeApi, VisitsApi {
   }
 
   private async proposeVisits(batch: VisitsCommand): Promise<VisitBatchOutcome> {
-    const data = encodeCommand(batch);
+    // Decided here, on the leader's clock, so the command is plain data for apply.
+    const data = encodeCommand(capVisitDays(batch, Date.now()));
     this.visitMetrics?.batchesProposed.inc();
     const result = await this.translate(() => this.runtime.propose(data));
     if (!result || !('visitBatch' in result)) {

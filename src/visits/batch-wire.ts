@@ -16,6 +16,12 @@ export const MAX_VISITS_PER_BATCH = 5_000;
 export const VISIT_BATCH_MAX_BODY_BYTES = 1024 * 1024;
 
 const MAX_UINT32 = 0xffffffff;
+/**
+ * Visits in one batch, all counts together: what a node's counter can hold for one code in one
+ * day, far beyond any real traffic between two flushes, and small enough that a stream of batches
+ * keeps a code's total an exact integer for as long as anyone will count.
+ */
+export const MAX_VISITS_TOTAL_PER_BATCH = MAX_UINT32;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -45,6 +51,7 @@ export function parseVisitBatch(body: unknown): Parsed<VisitsCommand> {
     return { ok: false, message: `visits must be an array of 1 to ${MAX_VISITS_PER_BATCH} counts` };
   }
   const counts: VisitCount[] = [];
+  let total = 0;
   for (const v of visits) {
     if (!Array.isArray(v) || v.length !== 4) {
       return { ok: false, message: 'each visit count is [code, createdAt, day, count]' };
@@ -56,6 +63,10 @@ export function parseVisitBatch(body: unknown): Parsed<VisitsCommand> {
     }
     if (!isInt(day, 0, MAX_VISIT_DAY)) return { ok: false, message: 'day must be a day number' };
     if (!isInt(count, 1, MAX_UINT32)) return { ok: false, message: 'count must be a positive integer' };
+    total += count;
+    if (total > MAX_VISITS_TOTAL_PER_BATCH) {
+      return { ok: false, message: `a batch counts at most ${MAX_VISITS_TOTAL_PER_BATCH} visits in all` };
+    }
     counts.push({ code, createdAt, day, count });
   }
   return { ok: true, value: { type: 'visits', origin, session, seq, visits: counts } };
