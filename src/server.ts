@@ -268,6 +268,11 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     expiredRetentionMs: config.expiredRetentionMs,
     onError: (err) => log.warn({ err }, 'purge of expired entries failed; retrying at the next interval'),
     onPurged: (result) => log.info(result, 'purged expired entries'),
+    onClockAhead: (info) =>
+      log.warn(
+        { ...info, purgeNow: new Date(info.purgeNow).toISOString() },
+        'the clock is ahead of the last purge by more than this node measured; purging as of purgeNow only',
+      ),
   });
   service.startVisitStats({
     flushIntervalMs: config.statsFlushIntervalMs,

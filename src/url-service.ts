@@ -31,6 +31,7 @@ import { batchForwarder } from './visits/forward-batch.js';
 import { VisitCounter } from './visits/visit-counter.js';
 import { VisitFlusher } from './visits/visit-flusher.js';
 import { VisitMetrics } from './visits/visit-metrics.js';
+import { PurgeClock } from './purge-clock.js';
 import { capVisitDays } from './visits/visit-day-window.js';
 import { HttpError } from './http/errors.js';
 
@@ -45,6 +46,8 @@ export interface PurgerOptions {
   onError?: (err: unknown) => void;
   /** Told about each applied purge. */
   onPurged?: (result: PurgeResult) => void;
+  /** Told when the wall clock runs ahead of the last purge by more than this leader measured. */
+  onClockAhead?: (info: { heldBackMs: number; purgeNow: number }) => void;
 }
 
 export const DEFAULT_PURGE_INTERVAL_MS = 60_000;
@@ -69,6 +72,7 @@ export class UrlService implements NodeApi, VisitsApi {
   private ready = false;
   private purgeTimer: NodeJS.Timeout | undefined;
   private purging = false;
+  private readonly purgeClock = new PurgeClock();
   private readonly visitCounter = new VisitCounter();
   private visitFlusher: VisitFlusher | undefined;
   private visitMetrics: VisitMetrics | undefined;
@@ -120,15 +124,19 @@ export class UrlService implements NodeApi, VisitsApi {
 
   /**
    * Proposes one purge if this node leads and its store has something to purge; resolves with the
-   * applied result, or undefined when there was nothing to do. `now` is this leader's clock:
-   * every node applies the same instants.
+   * applied result, or undefined when there was nothing to do. `wallNow` is this leader's clock,
+   * held back when it runs ahead of what this leader has measured since the last purge
+   * (purge-clock.ts): every node applies the same instants.
    */
   async purgeExpired(
-    now: number,
+    wallNow: number,
     expiredRetentionMs: number,
     limit: number,
+    onClockAhead?: (info: { heldBackMs: number; purgeNow: number }) => void,
   ): Promise<PurgeResult | undefined> {
     if (this.runtime.role !== Role.Leader) return undefined;
+    const { now, heldBackMs } = this.purgeClock.decide(wallNow, this.store.lastPurgeNow, expiredRetentionMs);
+    if (heldBackMs > 0) onClockAhead?.({ heldBackMs, purgeNow: now });
     const expiredBefore = now - expiredRetentionMs;
     if (!this.store.hasPurgeable(now, expiredBefore)) return undefined;
     const result = await this.translate(() =>
@@ -156,7 +164,7 @@ export class UrlService implements NodeApi, VisitsApi {
       void (async () => {
         try {
           for (let round = 0; round < MAX_PURGES_PER_ROUND; round++) {
-            const result = await this.purgeExpired(Date.now(), retention, limit);
+            const result = await this.purgeExpired(Date.now(), retention, limit, options.onClockAhead);
             if (result === undefined) break;
             options.onPurged?.(result);
             if (!result.more) break;

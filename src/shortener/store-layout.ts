@@ -15,7 +15,9 @@
 //   visits       code -> visit statistics: total and per UTC day (see visit-stats.ts)
 //   visit-batches  origin node id -> the last visits batch applied from each of its recent
 //                sessions, which makes a batch delivered twice count once (see visit-store.ts)
-//   sm-meta      appliedIndex and urlCount, so they commit atomically with the data they describe.
+//   sm-meta      appliedIndex and urlCount, so they commit atomically with the data they describe,
+//                and lastPurgeNow: the latest "now" of an applied purge, which the leader's next
+//                purge is measured against (purge-clock.ts).
 //
 // A snapshot is exactly the contents of these sub-databases read in one read transaction.
 
@@ -37,6 +39,7 @@ export const DUPSORT_DB_NAMES: ReadonlySet<string> = new Set([STORE_DB_NAMES.url
 
 export const META_APPLIED_INDEX = 'appliedIndex';
 export const META_URL_COUNT = 'urlCount';
+export const META_LAST_PURGE_NOW = 'lastPurgeNow';
 
 export interface StoreTables {
   urls: Database<Buffer, string>;

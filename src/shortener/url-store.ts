@@ -50,6 +50,7 @@ import {
   expiryKey,
   META_APPLIED_INDEX,
   META_URL_COUNT,
+  META_LAST_PURGE_NOW,
   openStoreTables,
   parseExpiryKey,
   sha256Url,
@@ -146,6 +147,7 @@ export class UrlStore {
 
   private applied: number;
   private count_: number;
+  private lastPurgeNow_: number | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private flushError: unknown;
@@ -161,6 +163,12 @@ export class UrlStore {
     this.maxPendingRecords = options.maxPendingRecords ?? 10_000;
     this.applied = this.durableAppliedIndex;
     this.count_ = this.tables.meta.get(META_URL_COUNT) ?? 0;
+    this.lastPurgeNow_ = this.tables.meta.get(META_LAST_PURGE_NOW);
+  }
+
+  /** The latest "now" of an applied purge (undefined: none yet); replicated like everything applied. */
+  get lastPurgeNow(): number | undefined {
+    return this.lastPurgeNow_;
   }
 
   /** The index of the last log entry applied (in memory or on disk); 0 for a fresh store. */
@@ -307,6 +315,7 @@ export class UrlStore {
     const header = await installSnapshotFile(this.root, path, options);
     this.applied = this.durableAppliedIndex;
     this.count_ = this.tables.meta.get(META_URL_COUNT) ?? 0;
+    this.lastPurgeNow_ = this.tables.meta.get(META_LAST_PURGE_NOW);
     return header;
   }
 
@@ -361,6 +370,7 @@ export class UrlStore {
     const keys = [...this.pendingKeys];
     const visits = this.visitStore.takePending();
     const count = this.count_;
+    const lastPurgeNow = this.lastPurgeNow_;
     try {
       await this.root.transaction(() => {
         const t = this.tables;
@@ -383,6 +393,7 @@ export class UrlStore {
         }
         this.visitStore.write(visits);
         t.meta.putSync(META_URL_COUNT, count);
+        if (lastPurgeNow !== undefined) t.meta.putSync(META_LAST_PURGE_NOW, lastPurgeNow);
         t.meta.putSync(META_APPLIED_INDEX, appliedAt);
       });
     } catch (err) {
@@ -474,6 +485,7 @@ export class UrlStore {
   }
 
   private applyPurge({ now, expiredBefore, limit }: PurgeCommand): PurgeResult {
+    this.lastPurgeNow_ = Math.max(now, this.lastPurgeNow_ ?? now);
     const urls = this.expiredEntries(EXPIRY_KIND_URL, expiredBefore, limit);
     for (const { at, id } of urls) {
       const record = this.get(id);

@@ -234,6 +234,17 @@ describe('purge', () => {
   });
 });
 
+describe('the last purge instant', () => {
+  it('is the latest "now" of an applied purge, kept through a flush and a reopen', async () => {
+    expect(store.lastPurgeNow).toBeUndefined();
+    store.applyBatch([purge(1, T0 + 5000), purge(2, T0 + 1000)]);
+    // A purge from a leader whose clock is behind never moves it back.
+    expect(store.lastPurgeNow).toBe(T0 + 5000);
+    await store.flush();
+    expect(new UrlStore(root).lastPurgeNow).toBe(T0 + 5000);
+  });
+});
+
 describe('idempotency keys', () => {
   it('replays the first result for the same key and fingerprint, even once the code is deleted', () => {
     const out = store.applyBatch([
