@@ -4,6 +4,7 @@
 //   [--advertise-raft HOST:PORT (ADVERTISE_RAFT_ADDR)]  [--tick-ms N (TICK_MS)]
 //   [--heartbeat-ticks N] [--election-ticks N]
 import { parseArgs } from 'node:util';
+import { isNodeId, NODE_ID_RULE } from '../src/common/node-id.js';
 import { REDIRECT_STATUSES, type AbuseLimits, type RedirectStatus } from '../src/http/app.js';
 import { normalizeBlockedHosts } from '../src/http/host-blocklist.js';
 import { createLogger } from '../src/logger.js';
@@ -12,7 +13,7 @@ import { startNode } from '../src/server.js';
 
 const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:PORT --data DIR [--join URL]
 
-  --id N                 this node's id, a positive integer (NODE_ID)
+  --id N                 this node's id, ${NODE_ID_RULE} (NODE_ID)
   --http HOST:PORT       HTTP API address (HTTP_ADDR)
   --raft HOST:PORT       gRPC address for Raft traffic between nodes (RAFT_ADDR)
   --data DIR             data directory; an empty one bootstraps or joins, a used one restarts (DATA_DIR)
@@ -71,6 +72,13 @@ function nonNegativeInt(value: string | undefined, name: string): number | undef
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) fail(`${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function memberId(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !isNodeId(n)) fail(`--id must be ${NODE_ID_RULE}, got "${value}"`);
   return n;
 }
 
@@ -151,7 +159,7 @@ if (values.help) {
 }
 
 const env = process.env;
-const nodeId = positiveInt(values.id ?? env.NODE_ID, '--id') ?? fail('--id is required');
+const nodeId = memberId(values.id ?? env.NODE_ID) ?? fail('--id is required');
 const httpAddr = values.http ?? env.HTTP_ADDR ?? fail('--http is required');
 const raftAddr = values.raft ?? env.RAFT_ADDR ?? fail('--raft is required');
 const dataDir = values.data ?? env.DATA_DIR ?? fail('--data is required');

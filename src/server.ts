@@ -34,6 +34,7 @@ import { finishInterruptedInstall } from './snapshot-recovery.js';
 import { bootstrapFromBackup } from './restore-backup.js';
 import { UrlService } from './url-service.js';
 import { isLoopback } from './common/loopback.js';
+import { isNodeId, NODE_ID_RULE } from './common/node-id.js';
 import { loadTlsMaterial, type TlsFiles } from './common/tls.js';
 
 export interface NodeConfig {
@@ -139,6 +140,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     raftAddr: config.advertiseRaftAddr ?? config.raftAddr,
   };
 
+  if (!isNodeId(config.nodeId)) throw new Error(`node id must be ${NODE_ID_RULE}, got ${config.nodeId}`);
   enforceProtectedMode(config, log);
   if (config.join && config.restoreFrom) {
     throw new Error('--join and --restore-from exclude each other: a restore starts a new cluster');

@@ -1,6 +1,7 @@
 // The operations of the OpenAPI document, one entry per route and method the app registers
 // (test/http/openapi.test.ts walks the app's router and checks both ways). Statuses follow the
 // handlers: src/http/routes/*.ts, errors.ts (the error table), body.ts (400/413/415), auth.ts.
+import { MAX_NODE_ID } from '../common/node-id.js';
 import { clusterSecurity, writeSecurity } from './openapi-schemas.js';
 
 type Json = Record<string, unknown>;
@@ -281,7 +282,14 @@ export const paths: Record<string, Json> = {
     },
   },
   '/cluster/members/{id}': {
-    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+    parameters: [
+      {
+        name: 'id',
+        in: 'path',
+        required: true,
+        schema: { type: 'integer', minimum: 1, maximum: MAX_NODE_ID },
+      },
+    ],
     delete: {
       operationId: 'removeMember',
       tags: ['cluster'],

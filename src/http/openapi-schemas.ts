@@ -3,6 +3,9 @@
 // The schemas are JSON Schema 2020-12, as OpenAPI 3.1 uses it; `required` lists what every answer
 // carries, and objects stay open (more fields may be added without breaking clients).
 
+import { MAX_NODE_ID } from '../common/node-id.js';
+import { MAX_HTTP_URL_LENGTH, MAX_RAFT_ADDR_LENGTH } from './join-request.js';
+
 type Json = Record<string, unknown>;
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
@@ -205,9 +208,12 @@ export const schemas: Record<string, Json> = {
     type: 'object',
     required: ['id', 'httpUrl', 'raftAddr'],
     properties: {
-      id: { type: 'integer', minimum: 1 },
-      httpUrl: string('The base URL clients and peers reach its HTTP API at.', { format: 'uri' }),
-      raftAddr: string('host:port of its gRPC endpoint.'),
+      id: { type: 'integer', minimum: 1, maximum: MAX_NODE_ID },
+      httpUrl: string('The base URL clients and peers reach its HTTP API at.', {
+        format: 'uri',
+        maxLength: MAX_HTTP_URL_LENGTH,
+      }),
+      raftAddr: string('host:port of its gRPC endpoint.', { maxLength: MAX_RAFT_ADDR_LENGTH }),
     },
   },
   Health: {

@@ -18,6 +18,10 @@ export interface ConfChange {
 
 // Layout: [type u8][nodeId u32 BE][context...]. Fixed and tiny: these entries are rare.
 export function encodeConfChange(cc: ConfChange): Uint8Array {
+  // setUint32 would silently wrap a larger id onto another member's.
+  if (!Number.isInteger(cc.nodeId) || cc.nodeId < 1 || cc.nodeId > 0xffff_ffff) {
+    throw new RangeError(`node id ${cc.nodeId} does not fit a conf change (1..2^32-1)`);
+  }
   const out = new Uint8Array(5 + cc.context.length);
   const view = new DataView(out.buffer);
   view.setUint8(0, cc.type);

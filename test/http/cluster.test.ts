@@ -63,12 +63,27 @@ describe('POST /cluster/join', () => {
     ['a raftAddr with port 70000', { ...validJoin, raftAddr: '127.0.0.1:70000' }],
     ['a raftAddr with a scheme', { ...validJoin, raftAddr: 'http://127.0.0.1:9082' }],
     ['an array', [validJoin]],
+    // Ids are uint32 on the wire: 2^32 would become member 0, 2^32+2 would alias member 2.
+    ['id 2^32', { ...validJoin, id: 4294967296 }],
+    ['id 2^32+2 (≡ 2 on the wire)', { ...validJoin, id: 4294967298 }],
+    ['id 2^53-1', { ...validJoin, id: Number.MAX_SAFE_INTEGER }],
+    [
+      'a httpUrl longer than 512 characters',
+      { ...validJoin, httpUrl: `http://a.example/${'p'.repeat(500)}` },
+    ],
+    ['a raftAddr longer than 261 characters', { ...validJoin, raftAddr: `${'a'.repeat(260)}:9082` }],
+    ['a javascript: httpUrl', { ...validJoin, httpUrl: 'javascript:alert(1)' }],
   ];
   it.each(invalid)('%s → 400 and no membership change', async (_name, body) => {
     const res = await join(body);
     expect(res.status).toBe(400);
     expect(await json(res)).toEqual({ error: 'invalid_request', message: expect.any(String) });
     expect(h.node.members).toHaveLength(1);
+  });
+
+  it('accepts the largest id that fits the wire, 2^32-1', async () => {
+    expect((await join({ ...validJoin, id: 4294967295 })).status).toBe(200);
+    expect(h.node.members.map((m) => m.id)).toEqual([1, 4294967295]);
   });
 
   it('malformed JSON → 400 invalid_json', async () => {
@@ -129,12 +144,15 @@ describe('DELETE /cluster/members/:id', () => {
     expect(await json(res)).toEqual({ members: [expect.objectContaining({ id: 1 })] });
   });
 
-  it.each(['0', '-1', 'abc', '1.5', '1e3', '99999999999999999999'])('id %s → 400', async (id) => {
-    h.node.fail.removeMember = new Error('removeMember must not be called');
-    const res = await remove(id);
-    expect(res.status).toBe(400);
-    expect((await json(res)).error).toBe('invalid_request');
-  });
+  it.each(['0', '-1', 'abc', '1.5', '1e3', '99999999999999999999', '4294967296', '4294967297'])(
+    'id %s → 400',
+    async (id) => {
+      h.node.fail.removeMember = new Error('removeMember must not be called');
+      const res = await remove(id);
+      expect(res.status).toBe(400);
+      expect((await json(res)).error).toBe('invalid_request');
+    },
+  );
 
   it('on a follower → 409 not_leader', async () => {
     h.node.fail.removeMember = new NotLeaderError(2, 'http://127.0.0.1:8082');

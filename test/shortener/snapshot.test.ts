@@ -35,11 +35,11 @@ function rawDump(root: RootDatabase): Record<string, Array<[string, string]>> {
   return out;
 }
 
-async function writeSnapshot(store: UrlStore, path: string): Promise<number> {
+async function writeSnapshot(store: UrlStore, path: string, description = DESCRIPTION): Promise<number> {
   const view = store.openSnapshotView();
   const parts: Buffer[] = [];
   try {
-    for await (const frame of view.frames(DESCRIPTION)) parts.push(frame);
+    for await (const frame of view.frames(description)) parts.push(frame);
   } finally {
     view.close();
   }
@@ -179,6 +179,22 @@ describe('damaged snapshots', () => {
       return b.subarray(0, end);
     });
     expect(() => readSnapshotFileSync(file)).toThrow(/no footer/);
+  });
+
+  // Ids are uint32 on the wire: a header naming member 0 or 2^32+2 (≡ 2) must not become conf state.
+  it.each([
+    ['voter 0', { confState: { voters: [0, 1], learners: [] } }],
+    ['a learner beyond 2^32-1', { confState: { voters: [1], learners: [4294967298] } }],
+    [
+      'a member id beyond 2^32-1',
+      { members: [{ id: 4294967297, httpUrl: 'http://evil.example', raftAddr: '127.0.0.1:2' }] },
+    ],
+    ['a member without addresses', { members: [{ id: 1 }] }],
+  ])('refuses a header with %s', async (_name, change) => {
+    const { store } = await filledStore(3);
+    const file = join(source.path, 'snap');
+    await writeSnapshot(store, file, { ...DESCRIPTION, ...change } as typeof DESCRIPTION);
+    expect(() => readSnapshotFileSync(file)).toThrow(/valid members or a valid confState/);
   });
 
   it('refuses something that is not a snapshot', async () => {

@@ -3,6 +3,7 @@
 // snapshot while it is being received, before anything of it is installed, and again when a file
 // is read back from disk.
 import { crc32 } from 'node:zlib';
+import { isNodeId } from '../../common/node-id.js';
 import {
   FRAME_HEADER_BYTES,
   FrameKind,
@@ -125,6 +126,12 @@ function parseJson(body: Buffer, source: string, at: number): unknown {
   }
 }
 
+function isSnapshotMember(m: unknown): boolean {
+  if (typeof m !== 'object' || m === null) return false;
+  const { id, httpUrl, raftAddr } = m as Record<string, unknown>;
+  return isNodeId(id) && typeof httpUrl === 'string' && typeof raftAddr === 'string';
+}
+
 function parseHeader(body: Buffer, source: string, at: number): SnapshotHeader {
   const h = parseJson(body, source, at) as Partial<SnapshotHeader>;
   const isIndex = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
@@ -136,12 +143,15 @@ function parseHeader(body: Buffer, source: string, at: number): SnapshotHeader {
     !Array.isArray(h.members) ||
     !h.confState ||
     !Array.isArray(h.confState.voters) ||
-    !Array.isArray(h.confState.learners)
+    !Array.isArray(h.confState.learners) ||
+    // Ids become conf state and peer addresses on the receiver: they must fit the wire's uint32.
+    ![...h.confState.voters, ...h.confState.learners].every(isNodeId) ||
+    !h.members.every(isSnapshotMember)
   ) {
     throw new SnapshotCorruptionError(
       source,
       at,
-      'header lacks format 1, index, term, tables, members or confState',
+      'header lacks format 1, index, term, tables, valid members or a valid confState',
     );
   }
   return h as SnapshotHeader;
