@@ -9,15 +9,24 @@ import { REDIRECT_STATUSES, type AbuseLimits, type RedirectStatus } from '../src
 import { normalizeBlockedHosts } from '../src/http/host-blocklist.js';
 import { createLogger } from '../src/logger.js';
 import { DEFAULT_COMPACTION, DEFAULT_TIMING } from '../src/node/runtime.js';
+import { JoinRefusedError } from '../src/node/join-client.js';
+import { StartRefusedError } from '../src/node/start-mode.js';
 import { startNode } from '../src/server.js';
+
+/** sysexits' EX_CONFIG: the node was told to do something unsafe with its data dir or id. */
+const EXIT_REFUSED = 78;
+const isRefusal = (err: unknown) => err instanceof StartRefusedError || err instanceof JoinRefusedError;
 
 const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:PORT --data DIR [--join URL]
 
   --id N                 this node's id, ${NODE_ID_RULE} (NODE_ID)
   --http HOST:PORT       HTTP API address (HTTP_ADDR)
   --raft HOST:PORT       gRPC address for Raft traffic between nodes (RAFT_ADDR)
-  --data DIR             data directory; an empty one bootstraps or joins, a used one restarts (DATA_DIR)
-  --join URL             HTTP URL of any member of the cluster to join (JOIN)
+  --data DIR             data directory; a used one restarts the node it holds, an empty one needs
+                         --bootstrap or --join (DATA_DIR)
+  --bootstrap            found a new one-node cluster on an empty --data; a node never founds one
+                         without it, and never over a dir that holds anything (BOOTSTRAP=1)
+  --join URL             HTTP URL of any member of the cluster to join, with an empty --data (JOIN)
   --public-url URL       URL clients use to reach this node, used in shortUrl and leaderUrl (PUBLIC_URL)
   --advertise-raft ADDR  gRPC address peers use to reach this node (ADVERTISE_RAFT_ADDR)
   --tick-ms N            length of one Raft tick in ms (TICK_MS, default ${DEFAULT_TIMING.tickMs})
@@ -82,6 +91,12 @@ function memberId(value: string | undefined): number | undefined {
   return n;
 }
 
+function envFlag(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  fail(`${name} must be 1, true, 0 or false, got "${value}"`);
+}
+
 function redirectStatus(value: string | undefined): RedirectStatus | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
@@ -123,6 +138,7 @@ const { values } = parseArgs({
     raft: { type: 'string' },
     data: { type: 'string' },
     join: { type: 'string' },
+    bootstrap: { type: 'boolean' },
     'public-url': { type: 'string' },
     'advertise-raft': { type: 'string' },
     'tick-ms': { type: 'string' },
@@ -223,6 +239,7 @@ try {
     raftAddr,
     dataDir,
     join: values.join ?? (env.JOIN || undefined),
+    bootstrap: values.bootstrap ?? envFlag(env.BOOTSTRAP, 'BOOTSTRAP'),
     publicUrl: values['public-url'] ?? (env.PUBLIC_URL || undefined),
     advertiseRaftAddr: values['advertise-raft'] ?? (env.ADVERTISE_RAFT_ADDR || undefined),
     timing,
@@ -259,5 +276,7 @@ try {
   }
 } catch (err) {
   logger.fatal({ err }, 'node failed to start');
-  process.exit(1);
+  // Said plainly on stderr too: a refusal tells the operator what to do.
+  process.stderr.write(`node ${nodeId} failed to start: ${(err as Error).message}\n`);
+  process.exit(isRefusal(err) ? EXIT_REFUSED : 1);
 }

@@ -10,12 +10,12 @@ import type { UrlStore } from './shortener/url-store.js';
 
 export async function bootstrapFromBackup(options: {
   file: string;
-  self: Member;
+  self: Member & { nodeUuid: string };
   urlStore: UrlStore;
   logStore: WalLogStore;
   metaStore: NodeMetaStore;
   logger: Logger;
-}): Promise<NodeIdentity> {
+}): Promise<NodeIdentity & { nodeUuid: string }> {
   const { file, self, urlStore, logStore, metaStore, logger } = options;
   // Verifies every checksum before writing anything: a damaged backup is refused whole.
   const header = await urlStore.installSnapshot(file, { appliedIndex: 1 });
@@ -23,7 +23,7 @@ export async function bootstrapFromBackup(options: {
   await logStore.compact(1, snapshot);
   await logStore.save({ term: 1, vote: 0, commit: 1 }, []);
   await metaStore.setMembership({ confState: snapshot.confState, members: [self], appliedIndex: 1 });
-  const identity = { nodeId: self.id, clusterId: randomUUID() };
+  const identity = { nodeId: self.id, clusterId: randomUUID(), nodeUuid: self.nodeUuid };
   // The identity is written last: it marks the restore as complete (a crash before it restarts it).
   await metaStore.setIdentity(identity);
   logger.info(

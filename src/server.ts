@@ -25,7 +25,9 @@ import {
   type LoadedWalState,
   type Member,
   type NodeIdentity,
+  type PendingJoin,
 } from './node/storage/index.js';
+import { decideStartMode, isEmptyDataDir, StartRefusedError } from './node/start-mode.js';
 import { GrpcTransport } from './node/transport/grpc-transport.js';
 import { bootstrapState, type PersistedState } from './raft/index.js';
 import { SnapshotFiles } from './shortener/snapshot/snapshot-files.js';
@@ -44,8 +46,10 @@ export interface NodeConfig {
   /** host:port the gRPC (Raft) server listens on. */
   raftAddr: string;
   dataDir: string;
-  /** Any member's HTTP URL: join that cluster instead of bootstrapping a new one. */
+  /** Any member's HTTP URL: join that cluster. */
   join?: string;
+  /** Found a new one-node cluster on an empty data dir (ignored on a dir that holds a node). */
+  bootstrap?: boolean;
   /** The HTTP URL clients and peers use to reach this node (default http://<httpAddr>). */
   publicUrl?: string;
   /** The gRPC address peers use to reach this node (default raftAddr). */
@@ -134,7 +138,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     /\/+$/,
     '',
   );
-  const self: Member = {
+  const address = {
     id: config.nodeId,
     httpUrl: publicUrl,
     raftAddr: config.advertiseRaftAddr ?? config.raftAddr,
@@ -142,9 +146,15 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
 
   if (!isNodeId(config.nodeId)) throw new Error(`node id must be ${NODE_ID_RULE}, got ${config.nodeId}`);
   enforceProtectedMode(config, log);
-  if (config.join && config.restoreFrom) {
-    throw new Error('--join and --restore-from exclude each other: a restore starts a new cluster');
-  }
+  const startRequest = {
+    dataDir: config.dataDir,
+    isEmpty: isEmptyDataDir(config.dataDir),
+    bootstrap: config.bootstrap === true,
+    join: config.join !== undefined,
+    restore: config.restoreFrom !== undefined,
+  };
+  // An empty dir needs no opening to know what is in it: refuse before writing anything to it.
+  if (startRequest.isEmpty) decideStartMode({ ...startRequest, hasIdentity: false, hasPendingJoin: false });
 
   const root = openNodeDatabase(config.dataDir);
   // Opening the WAL repairs a torn tail (an unfinished write) and refuses a corrupt log.
@@ -155,34 +165,48 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
   const metaStore = new NodeMetaStore(root);
   const urlStore = new UrlStore(root);
 
-  let identity = metaStore.getIdentity();
-  if (identity && identity.nodeId !== config.nodeId) {
+  const stored = metaStore.getIdentity();
+  if (stored && stored.nodeId !== config.nodeId) {
     throw new Error(
-      `data dir ${config.dataDir} belongs to node ${identity.nodeId}, not ${config.nodeId}; use the right --id or an empty dir`,
+      `data dir ${config.dataDir} belongs to node ${stored.nodeId}, not ${config.nodeId}; use the right --id or an empty dir`,
     );
   }
+  const pendingJoin = metaStore.getPendingJoin();
+  const mode = decideStartMode({ ...startRequest, hasIdentity: !!stored, hasPendingJoin: !!pendingJoin });
 
+  let identity: NodeIdentity & { nodeUuid: string };
   let joinLeaderUrl: string | undefined;
-  if (!identity && config.join) {
-    const found = await discoverCluster(config.join, log, Date.now() + JOIN_TIMEOUT_MS, tls?.ca);
-    identity = { nodeId: config.nodeId, clusterId: found.clusterId };
-    joinLeaderUrl = found.leaderUrl;
-    log.info({ clusterId: found.clusterId, leaderUrl: found.leaderUrl }, 'joining an existing cluster');
-  } else if (!identity && config.restoreFrom) {
-    identity = await bootstrapFromBackup({
-      file: config.restoreFrom,
-      self,
-      urlStore,
-      logStore,
-      metaStore,
-      logger: log,
-    });
-  } else if (!identity) {
-    identity = await bootstrapNewCluster(config.nodeId, self, logStore, metaStore);
-    log.info({ clusterId: identity.clusterId }, 'bootstrapped a new one-node cluster');
-  } else if (config.join || config.restoreFrom) {
-    log.info('data dir already holds a cluster member: restarting it and ignoring --join/--restore-from');
+  switch (mode) {
+    case 'restart':
+      identity = await withNodeUuid(stored!, metaStore);
+      if (startRequest.bootstrap || startRequest.join || startRequest.restore) {
+        log.info(
+          'data dir already holds a cluster member: restarting it; --bootstrap, --join and --restore-from are ignored',
+        );
+      }
+      break;
+    case 'bootstrap':
+      identity = await bootstrapNewCluster({ ...address, nodeUuid: randomUUID() }, logStore, metaStore);
+      log.info({ clusterId: identity.clusterId }, 'bootstrapped a new one-node cluster');
+      break;
+    case 'restore':
+      identity = await bootstrapFromBackup({
+        file: config.restoreFrom!,
+        self: { ...address, nodeUuid: randomUUID() },
+        urlStore,
+        logStore,
+        metaStore,
+        logger: log,
+      });
+      break;
+    case 'join': {
+      const joining = await beginJoin(config.join!, pendingJoin, metaStore, log, tls?.ca);
+      identity = { nodeId: config.nodeId, clusterId: joining.clusterId, nodeUuid: joining.nodeUuid };
+      joinLeaderUrl = joining.leaderUrl;
+      break;
+    }
   }
+  const self: Member = { ...address, nodeUuid: identity.nodeUuid };
 
   const loaded = logStore.load();
   const snapshotFiles = new SnapshotFiles(join(config.dataDir, 'snapshots'), urlStore, identity.clusterId);
@@ -215,6 +239,8 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     onMessages: (messages) => runtime.deliver(messages),
     logger: log, // the transport tags its own lines (component: raft-transport)
     authToken: config.clusterToken,
+    nodeUuid: identity.nodeUuid,
+    memberUuid: (id): string | undefined => runtime.member(id)?.nodeUuid,
     tls,
     snapshotConsumer:
       () =>
@@ -358,18 +384,58 @@ function enforceProtectedMode(config: NodeConfig, log: Logger): void {
 }
 
 async function bootstrapNewCluster(
-  nodeId: number,
-  self: Member,
+  self: Member & { nodeUuid: string },
   logStore: WalLogStore,
   metaStore: NodeMetaStore,
-): Promise<NodeIdentity> {
-  const state = bootstrapState([{ id: nodeId, context: encodeMemberContext(self) }]);
+): Promise<NodeIdentity & { nodeUuid: string }> {
+  const state = bootstrapState([{ id: self.id, context: encodeMemberContext(self) }]);
   await logStore.save(state.hardState, state.entries);
   await metaStore.setMembership({ confState: state.confState, members: [self], appliedIndex: 0 });
-  const identity = { nodeId, clusterId: randomUUID() };
+  const identity = { nodeId: self.id, clusterId: randomUUID(), nodeUuid: self.nodeUuid };
   // The identity is written last: it marks the bootstrap as complete.
   await metaStore.setIdentity(identity);
   return identity;
+}
+
+/** A data dir from before node UUIDs gets one now (its member record has none: it is not checked). */
+async function withNodeUuid(
+  identity: NodeIdentity,
+  metaStore: NodeMetaStore,
+): Promise<NodeIdentity & { nodeUuid: string }> {
+  if (identity.nodeUuid !== undefined) return { ...identity, nodeUuid: identity.nodeUuid };
+  const upgraded = { ...identity, nodeUuid: randomUUID() };
+  await metaStore.setIdentity(upgraded);
+  return upgraded;
+}
+
+/**
+ * The first half of a join, before the transport starts: the node UUID this dir presents (made
+ * and stored before anything is asked, so that a restart resumes the join under it) and the
+ * cluster it joins. A dir that began joining one cluster never joins another.
+ */
+async function beginJoin(
+  joinUrl: string,
+  pending: PendingJoin | undefined,
+  metaStore: NodeMetaStore,
+  log: Logger,
+  ca: Buffer | undefined,
+): Promise<{ nodeUuid: string; clusterId: string; leaderUrl: string }> {
+  const nodeUuid = pending?.nodeUuid ?? randomUUID();
+  if (!pending) await metaStore.setPendingJoin({ nodeUuid });
+  const found = await discoverCluster(joinUrl, log, Date.now() + JOIN_TIMEOUT_MS, ca);
+  if (pending?.clusterId !== undefined && pending.clusterId !== found.clusterId) {
+    throw new StartRefusedError(
+      `this data dir began joining cluster ${pending.clusterId}, but ${joinUrl} is in cluster ` +
+        `${found.clusterId}: join the cluster it began with, or start on an empty dir`,
+    );
+  }
+  if (pending?.clusterId === undefined)
+    await metaStore.setPendingJoin({ nodeUuid, clusterId: found.clusterId });
+  log.info(
+    { clusterId: found.clusterId, leaderUrl: found.leaderUrl, nodeUuid },
+    'joining an existing cluster',
+  );
+  return { nodeUuid, clusterId: found.clusterId, leaderUrl: found.leaderUrl };
 }
 
 function persistedState(

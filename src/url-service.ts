@@ -298,18 +298,44 @@ export class UrlService implements NodeApi, VisitsApi {
   async addMember(request: JoinRequest): Promise<MemberInfo[]> {
     this.requireLeader();
     const existing = this.runtime.member(request.id);
-    if (existing) {
-      if (existing.httpUrl === request.httpUrl && existing.raftAddr === request.raftAddr) {
-        // A joiner retrying after a lost answer: the change is already in (or on its way).
-        return this.memberInfos();
-      }
-      throw new ConflictError(
-        'member_exists',
-        `node ${request.id} is already a member at ${existing.httpUrl}; remove it first to replace it`,
-      );
+    if (existing && !this.mayRejoin(existing, request)) {
+      // A joiner retrying after a lost answer: the change is already in (or on its way).
+      return this.memberInfos();
     }
     await this.translate(() => this.runtime.addLearner(request));
     return this.memberInfos();
+  }
+
+  /**
+   * Whether a join under the id of an existing member adds it again (true), is a retry of its own
+   * join (false), or is refused (throws). A join never changes a member's addresses, and a node
+   * that runs on other data than the member (its data dir was lost: it forgot its votes and its
+   * log) never takes the member's place once that member counts or holds entries: only a learner
+   * that has replicated nothing yet (a join interrupted before it stored anything) is taken over.
+   */
+  private mayRejoin(existing: Omit<MemberInfo, 'voter'>, request: JoinRequest): boolean {
+    const id = request.id;
+    if (existing.httpUrl !== request.httpUrl || existing.raftAddr !== request.raftAddr) {
+      throw new ConflictError(
+        'member_exists',
+        `node ${id} is already a member at ${existing.httpUrl} (raft ${existing.raftAddr}); a join never ` +
+          `changes a member's addresses: remove member ${id} first, or join with another id`,
+      );
+    }
+    if (existing.nodeUuid === request.nodeUuid) return false;
+    const st = this.runtime.status();
+    const voter = st.confState.voters.includes(id);
+    if (voter || (st.progress.get(id)?.matchIndex ?? 0) > 0) {
+      throw new ConflictError(
+        'member_exists',
+        `node ${id} is already a member (${voter ? 'a voter' : 'a learner holding entries'}) running on other ` +
+          `data (node UUID ${existing.nodeUuid ?? 'unknown'}, the joiner's is ${request.nodeUuid ?? 'unknown'}): ` +
+          `this node's data dir was lost or replaced, and a node that forgot its votes and log must not ` +
+          `count as that member. Remove the old member first (DELETE /cluster/members/${id} on the ` +
+          `leader), then start this node again with --join to join as a new member; or give it a new --id.`,
+      );
+    }
+    return true;
   }
 
   async removeMember(id: number): Promise<MemberInfo[]> {
@@ -341,6 +367,7 @@ export class UrlService implements NodeApi, VisitsApi {
         id: m.id,
         httpUrl: m.httpUrl,
         raftAddr: m.raftAddr,
+        ...(m.nodeUuid === undefined ? {} : { nodeUuid: m.nodeUuid }),
         voter: st.confState.voters.includes(m.id),
         ...(progress ? { matchIndex: progress.matchIndex } : {}),
       };

@@ -127,8 +127,8 @@ export class ChaosCluster implements NodeDirectory {
 
   // ------------------------------------------------------------------ processes
 
-  private launch(n: NodeProcess): void {
-    n.start();
+  private launch(n: NodeProcess, options: { bootstrap?: boolean } = {}): void {
+    n.start(options);
     this.started.push(n);
     if (n.pid !== undefined) this.proxies.registerPid(n.spec.id, n.pid);
   }
@@ -136,7 +136,8 @@ export class ChaosCluster implements NodeDirectory {
   /** Node 1 bootstraps, the others join; resolves when all are voters and caught up. */
   async start(timeoutMs: number, log: (m: string) => void): Promise<StatusSnapshot> {
     const [first, ...rest] = this.members.map((id) => this.node(id));
-    this.launch(first);
+    // Only the first start founds the cluster (a restart on its data dir needs no flag).
+    this.launch(first, { bootstrap: true });
     log(`node 1 started (pid ${first.pid}), waiting for it to lead`);
     await waitFor(
       'node 1 to know a leader',

@@ -111,6 +111,7 @@ export async function buildHistory(opts: HistoryOptions): Promise<HistoryResult>
     httpAddr: `127.0.0.1:${opts.httpPort}`,
     raftAddr: `127.0.0.1:${opts.raftPort}`,
     dataDir: opts.dataDir,
+    bootstrap: true,
     requestLogging: false,
     compaction: opts.compaction,
     walSegmentBytes: opts.walSegmentBytes,

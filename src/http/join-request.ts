@@ -8,6 +8,8 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 /** host:port, the host a name, an IPv4 address or a bracketed IPv6 address. */
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Addresses are replicated to every node and echoed in every 409: keep them to sane sizes. */
 export const MAX_HTTP_URL_LENGTH = 512;
 /** A DNS name (253) or a bracketed IPv6 address, a colon and a port. */
@@ -17,7 +19,7 @@ export function parseJoinRequest(body: unknown): Parsed<JoinRequest> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, message: 'send a JSON object {"id", "httpUrl", "raftAddr"}' };
   }
-  const { id, httpUrl, raftAddr } = body as Record<string, unknown>;
+  const { id, httpUrl, raftAddr, nodeUuid } = body as Record<string, unknown>;
   const memberId = parseMemberId(id);
   if (!memberId.ok) return memberId;
   const url = parseHttpUrl(httpUrl);
@@ -25,7 +27,12 @@ export function parseJoinRequest(body: unknown): Parsed<JoinRequest> {
   if (typeof raftAddr !== 'string' || raftAddr.length > MAX_RAFT_ADDR_LENGTH || !isHostPort(raftAddr)) {
     return { ok: false, message: `raftAddr must be host:port, at most ${MAX_RAFT_ADDR_LENGTH} characters` };
   }
-  return { ok: true, value: { id: memberId.value, httpUrl: url.value, raftAddr } };
+  if (nodeUuid !== undefined && (typeof nodeUuid !== 'string' || !UUID.test(nodeUuid))) {
+    return { ok: false, message: 'nodeUuid must be a UUID' };
+  }
+  const value: JoinRequest = { id: memberId.value, httpUrl: url.value, raftAddr };
+  if (nodeUuid !== undefined) value.nodeUuid = nodeUuid.toLowerCase();
+  return { ok: true, value };
 }
 
 const INVALID_ID = { ok: false, message: `id must be ${NODE_ID_RULE}` } as const;

@@ -40,6 +40,8 @@ export interface MemberInfo {
   id: number;
   httpUrl: string;
   raftAddr: string;
+  /** Binds the id to the member's data (absent for members from before node UUIDs). */
+  nodeUuid?: string;
   voter: boolean;
   /** Known on the leader only. */
   matchIndex?: number;
@@ -64,6 +66,8 @@ export interface JoinRequest {
   id: number;
   httpUrl: string;
   raftAddr: string;
+  /** The joining node's UUID, made when its data dir was first used. */
+  nodeUuid?: string;
 }
 
 export interface NodeApi {

@@ -66,8 +66,10 @@ export class LocalCluster {
 
   private async bootstrapAndJoin(timeoutMs: number, onProgress: (line: string) => void): Promise<void> {
     const [first, ...rest] = this.nodes;
-    first.start();
-    onProgress(`node 1 started (pid ${first.pid}), waiting for a leader`);
+    // Only this first start founds the cluster: a later start of node 1 on a lost data dir must
+    // not found a second one behind the same address.
+    first.start({ bootstrap: true });
+    onProgress(`node 1 started (pid ${first.pid}), founding the cluster, waiting for a leader`);
     await waitFor(
       'node 1 to know a leader',
       async () => ((await first.status())?.leaderId ? true : undefined),

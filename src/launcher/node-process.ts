@@ -14,6 +14,11 @@ export interface NodeProcessSpec {
   /** File that receives the node's stdout and stderr (pino JSON lines). */
   logFile: string;
   join?: string;
+  /**
+   * Start with --bootstrap: found a new cluster on an empty data dir. Only ever for a node's first
+   * start (see start()); a node that lost its data must never found a second cluster.
+   */
+  bootstrap?: boolean;
   /** Extra flags for cmd/node.js, e.g. ['--tick-ms', '5']. */
   extraArgs?: string[];
   /** Flags for the Node.js runtime itself, before the entry point, e.g. ['--cpu-prof']. */
@@ -74,7 +79,8 @@ export class NodeProcess {
     return this.child !== undefined && this.lastExit === undefined;
   }
 
-  start(): void {
+  /** Starts the process; `bootstrap` overrides the spec's for this start only. */
+  start(options: { bootstrap?: boolean } = {}): void {
     if (this.running) throw new Error(`node ${this.spec.id} is already running`);
     const s = this.spec;
     mkdirSync(dirname(s.logFile), { recursive: true });
@@ -91,6 +97,7 @@ export class NodeProcess {
       '--data',
       s.dataDir,
       ...(s.join ? ['--join', s.join] : []),
+      ...((options.bootstrap ?? s.bootstrap) ? ['--bootstrap'] : []),
       ...(s.extraArgs ?? []),
     ];
     this.lastExit = undefined;
@@ -106,10 +113,11 @@ export class NodeProcess {
     child.stderr!.pipe(out, { end: false });
     this.child = child;
     this.exitPromise = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': the last lines (a refusal's message) may still be in the pipes at
+      // 'exit'. Resolved once they are in the log file, so a caller can read it at once.
+      child.once('close', (code, signal) => {
         this.lastExit = { code, signal };
-        out.end();
-        resolve(code);
+        out.end(() => resolve(code));
       });
     });
   }

@@ -16,6 +16,11 @@ export interface JoinAnswer {
 
 const RETRY_MS = 250;
 
+/** The cluster answered the join with a refusal that retrying will not change. */
+export class JoinRefusedError extends Error {
+  override readonly name = 'JoinRefusedError';
+}
+
 /** An HTTPS cluster's members present certificates signed by the cluster CA: trust exactly it. */
 function dispatcherFor(ca: Buffer | undefined): Agent | undefined {
   return ca ? new Agent({ connect: { ca } }) : undefined;
@@ -53,6 +58,18 @@ export async function discoverCluster(
   }
 }
 
+interface JoinAnswerBody {
+  members?: Member[];
+  error?: string;
+  leaderUrl?: string | null;
+  message?: string;
+}
+
+/** A 409 that goes away by itself: no leader yet, or another membership change in progress. */
+function isPassingConflict(status: number, body: JoinAnswerBody): boolean {
+  return status === 409 && (body.error === 'not_leader' || body.error === 'membership_change_in_progress');
+}
+
 /** POSTs the join request to the leader, following redirects to a new leader. */
 export async function requestJoin(
   leaderUrl: string,
@@ -70,22 +87,29 @@ export async function requestJoin(
       const res = await fetch(new URL('/cluster/join', target), {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ id: self.id, httpUrl: self.httpUrl, raftAddr: self.raftAddr }),
+        body: JSON.stringify({
+          id: self.id,
+          httpUrl: self.httpUrl,
+          raftAddr: self.raftAddr,
+          nodeUuid: self.nodeUuid,
+        }),
         signal: AbortSignal.timeout(10_000),
         dispatcher,
       });
-      const body = (await res.json()) as { members?: Member[]; leaderUrl?: string | null; message?: string };
+      const body = (await res.json()) as JoinAnswerBody;
       if (res.ok && Array.isArray(body.members)) return body.members;
-      if (res.status === 409 && body.leaderUrl) {
+      if (res.status === 409 && body.error === 'not_leader' && body.leaderUrl) {
         target = body.leaderUrl;
         problem = `redirected to the leader at ${target}`;
-      } else if (res.status === 503 || res.status === 504 || res.status === 409) {
+      } else if (res.status === 503 || res.status === 504 || isPassingConflict(res.status, body)) {
         problem = body.message ?? `status ${res.status}`;
       } else {
-        throw new Error(`the cluster refused the join (${res.status}): ${body.message ?? 'no reason given'}`);
+        throw new JoinRefusedError(
+          `the cluster refused the join (${res.status}): ${body.message ?? 'no reason given'}`,
+        );
       }
     } catch (err) {
-      if ((err as Error).message.startsWith('the cluster refused')) throw err;
+      if (err instanceof JoinRefusedError) throw err;
       problem = (err as Error).message;
     }
     logger.info({ target, problem }, 'join not done yet, retrying');

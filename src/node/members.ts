@@ -1,5 +1,5 @@
-// Who the members are and where to reach them. The core only knows ids; addresses travel in the
-// context of each membership-change entry, so every node learns them from the log.
+// Who the members are and where to reach them. The core only knows ids; addresses and node UUIDs
+// travel in the context of each membership-change entry, so every node learns them from the log.
 import type { ConfState } from '../raft/index.js';
 import type { Member } from './storage/index.js';
 
@@ -12,16 +12,20 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export function encodeMemberContext(member: Member): Uint8Array {
-  return encoder.encode(JSON.stringify({ httpUrl: member.httpUrl, raftAddr: member.raftAddr }));
+  const { httpUrl, raftAddr, nodeUuid } = member;
+  return encoder.encode(
+    JSON.stringify(nodeUuid === undefined ? { httpUrl, raftAddr } : { httpUrl, raftAddr, nodeUuid }),
+  );
 }
 
 export function decodeMemberContext(id: number, context: Uint8Array): Member {
   if (context.length === 0) return { id, httpUrl: '', raftAddr: '' };
-  const parsed = JSON.parse(decoder.decode(context)) as { httpUrl?: unknown; raftAddr?: unknown };
+  const parsed = JSON.parse(decoder.decode(context)) as Record<string, unknown>;
   return {
     id,
     httpUrl: typeof parsed.httpUrl === 'string' ? parsed.httpUrl : '',
     raftAddr: typeof parsed.raftAddr === 'string' ? parsed.raftAddr : '',
+    ...(typeof parsed.nodeUuid === 'string' ? { nodeUuid: parsed.nodeUuid } : {}),
   };
 }
 
@@ -37,12 +41,14 @@ export class MemberDirectory {
   }
 
   set(member: Member): void {
-    // A removal entry carries no addresses: keep the ones we knew.
+    // An entry without addresses (e.g. from an older node) keeps the ones we knew.
     const known = this.byId.get(member.id);
+    const nodeUuid = member.nodeUuid ?? known?.nodeUuid;
     this.byId.set(member.id, {
       id: member.id,
       httpUrl: member.httpUrl || known?.httpUrl || '',
       raftAddr: member.raftAddr || known?.raftAddr || '',
+      ...(nodeUuid === undefined ? {} : { nodeUuid }),
     });
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
 import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
+import { isEmptyDataDir } from '../../src/node/start-mode.js';
 
 export { waitFor, type StatusSnapshot };
 
@@ -109,12 +110,22 @@ export async function startCluster(
 export function startNodeIn(
   started: NodeProcess[],
   dataRoot: string,
-  spec: { id: number; httpPort: number; raftPort: number; extraArgs?: string[]; join?: string },
+  spec: {
+    id: number;
+    httpPort: number;
+    raftPort: number;
+    extraArgs?: string[];
+    join?: string;
+    /** Default: found a cluster when started without --join on an empty (or missing) data dir. */
+    bootstrap?: boolean;
+  },
 ): NodeProcess {
+  const dataDir = join(dataRoot, `node${spec.id}`);
   const n = new NodeProcess({
     host: HOST,
-    dataDir: join(dataRoot, `node${spec.id}`),
+    dataDir,
     logFile: join(dataRoot, `node${spec.id}.log`),
+    bootstrap: spec.join === undefined && isEmptyDataDir(dataDir),
     ...spec,
   });
   started.push(n);

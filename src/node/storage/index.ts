@@ -11,7 +11,13 @@ export {
   type LoadedWalState,
   type WalDefect,
 } from './wal/index.js';
-export { NodeMetaStore, type NodeIdentity, type Member, type Membership } from './node-meta-store.js';
+export {
+  NodeMetaStore,
+  type NodeIdentity,
+  type Member,
+  type Membership,
+  type PendingJoin,
+} from './node-meta-store.js';
 export { encodeEntry, decodeEntry } from './entry-codec.js';
 export {
   CorruptEntryError,

@@ -51,6 +51,16 @@ export function text(key: string, record: Fields, field: string): string {
   return value;
 }
 
+/** A string field that may be absent: `{ [field]: value }`, or `{}` when it is. */
+export function optionalText<F extends string>(
+  key: string,
+  record: Fields,
+  field: F,
+): Partial<Record<F, string>> {
+  if (record[field] === undefined) return {};
+  return { [field]: text(key, record, field) } as Partial<Record<F, string>>;
+}
+
 function countList(key: string, record: Fields, field: string): number[] {
   const value = record[field];
   if (!Array.isArray(value) || !value.every(isCount)) {

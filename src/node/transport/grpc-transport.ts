@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message, SnapshotMeta } from '../../raft/types.js';
 import { SERVER_OPTIONS } from './grpc-options.js';
+import type { MemberUuidLookup } from './peer-identity.js';
 import { PeerSender } from './peer-sender.js';
 import { raftService } from './raft-proto.js';
 import { Receiver } from './receiver.js';
@@ -28,6 +29,10 @@ export interface GrpcTransportOptions {
   maxQueuedMessagesPerPeer?: number;
   /** If set, sent with every stream and required on every inbound stream. */
   authToken?: string;
+  /** This node's UUID, presented on every stream it opens. */
+  nodeUuid?: string;
+  /** The UUID the membership records for a member: inbound traffic must present it. */
+  memberUuid?: MemberUuidLookup;
   /** Mutual TLS: serve with this certificate, require peers' certificates signed by its CA. */
   tls?: TlsMaterial;
   /** Reconnect backoff bounds. Defaults 50 ms → 1 s. */
@@ -76,6 +81,7 @@ export class GrpcTransport {
       nodeId: options.nodeId,
       clusterId: options.clusterId,
       authToken: options.authToken,
+      memberUuid: options.memberUuid,
       onMessages: options.onMessages,
       stats: this.mutableStats,
       logger: this.logger,
@@ -87,6 +93,7 @@ export class GrpcTransport {
         nodeId: options.nodeId,
         clusterId: options.clusterId,
         authToken: options.authToken,
+        memberUuid: options.memberUuid,
         logger: this.logger,
         consumer: () => (this.stopped ? undefined : options.snapshotConsumer?.()),
       }),
@@ -128,6 +135,7 @@ export class GrpcTransport {
         nodeId: this.options.nodeId,
         clusterId: this.options.clusterId,
         authToken: this.options.authToken,
+        nodeUuid: this.options.nodeUuid,
         tls: this.options.tls,
         maxQueuedMessages: this.options.maxQueuedMessagesPerPeer ?? DEFAULT_MAX_QUEUED_MESSAGES_PER_PEER,
         connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
@@ -175,6 +183,7 @@ export class GrpcTransport {
       clusterId: this.options.clusterId,
       chunkBytes: this.options.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES,
       authToken: this.options.authToken,
+      nodeUuid: this.options.nodeUuid,
       tls: this.options.tls,
       stallTimeoutMs: SNAPSHOT_STALL_TIMEOUT_MS,
     });

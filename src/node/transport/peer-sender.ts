@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
 import type { TlsMaterial } from '../../common/tls.js';
 import { tokenMetadata } from './auth.js';
+import { withNodeUuid } from './peer-identity.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { encodeBatch } from './codec.js';
 import { CLIENT_CHANNEL_OPTIONS } from './grpc-options.js';
@@ -20,6 +21,8 @@ export interface PeerSenderOptions {
   nodeId: number;
   clusterId: string;
   authToken?: string;
+  /** This node's UUID, presented on every stream it opens (peer-identity.ts). */
+  nodeUuid?: string;
   /** Mutual TLS with the peer (its certificate must be signed by tls.ca). */
   tls?: TlsMaterial;
   /** Bound on messages held while gRPC reports backpressure; beyond it new batches are dropped. */
@@ -113,7 +116,7 @@ export class PeerSender {
       method.path,
       method.requestSerialize,
       method.responseDeserialize,
-      tokenMetadata(authToken),
+      withNodeUuid(tokenMetadata(authToken), this.options.nodeUuid),
       {},
       (error) => this.onStreamEnded(s, error),
     );

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message } from '../../raft/types.js';
 import { isAuthorized } from './auth.js';
+import { identityProblem, presentedUuid, type MemberUuidLookup } from './peer-identity.js';
 import { decodeMessage } from './codec.js';
 import type { ProtoMessageBatch, ProtoSendAck } from './raft-proto.js';
 import type { TransportStats } from './transport-stats.js';
@@ -14,6 +15,7 @@ export interface ReceiverOptions {
   nodeId: number;
   clusterId: string;
   authToken?: string;
+  memberUuid?: MemberUuidLookup;
   onMessages: (messages: Message[]) => void;
   stats: TransportStats;
   logger: Logger;
@@ -51,14 +53,37 @@ export class Receiver {
       this.logOnce(`auth:${call.getPeer()}`, { peer: call.getPeer() }, 'refused stream: bad cluster token');
       return end({ code: grpc.status.UNAUTHENTICATED, details: 'bad cluster token' });
     }
+    const presented = presentedUuid(call.metadata);
     call.on('data', (batch: ProtoMessageBatch) => {
-      if (open) this.onBatch(batch, end);
+      if (open && this.senderIsKnown(batch, presented, end)) this.onBatch(batch, end);
     });
   };
 
   /** Ends every inbound stream (peers see UNAVAILABLE and reconnect elsewhere or later). */
   endAll(details: string): void {
     for (const end of [...this.openStreams]) end({ code: grpc.status.UNAVAILABLE, details });
+  }
+
+  /** The sender runs on the data its member record names (peer-identity.ts); else ends the stream. */
+  private senderIsKnown(
+    batch: ProtoMessageBatch,
+    presented: string | undefined,
+    end: (status: Partial<grpc.StatusObject>) => void,
+  ): boolean {
+    // Another cluster's traffic is onBatch's to refuse, with the clearer reason.
+    if (batch.clusterId !== this.options.clusterId) return true;
+    const problem = identityProblem(batch.from, presented, this.options.memberUuid);
+    if (problem === undefined) return true;
+    const { stats } = this.options;
+    stats.refused += batch.messages.length;
+    stats.refusedIdentity++;
+    this.logOnce(
+      `identity:${batch.from}:${presented}`,
+      { from: batch.from, presented },
+      `refused stream: ${problem}`,
+    );
+    end({ code: grpc.status.PERMISSION_DENIED, details: problem });
+    return false;
   }
 
   private onBatch(batch: ProtoMessageBatch, end: (status: Partial<grpc.StatusObject>) => void): void {

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotMeta } from '../../raft/types.js';
 import { isAuthorized } from './auth.js';
+import { identityProblem, presentedUuid, type MemberUuidLookup } from './peer-identity.js';
 import type { ProtoInstallSnapshotAck, ProtoSnapshotChunk } from './raft-proto.js';
 
 export interface IncomingSnapshot {
@@ -24,6 +25,7 @@ export interface SnapshotReceiverOptions {
   nodeId: number;
   clusterId: string;
   authToken?: string;
+  memberUuid?: MemberUuidLookup;
   logger: Logger;
   consumer: () => SnapshotConsumer | undefined;
 }
@@ -65,6 +67,8 @@ async function receive(
       `cluster id mismatch: this node is in cluster ${options.clusterId}`,
     );
   }
+  const problem = identityProblem(first.from, presentedUuid(call.metadata), options.memberUuid);
+  if (problem !== undefined) throw refusal(grpc.status.PERMISSION_DENIED, problem);
   if (first.to !== options.nodeId)
     throw refusal(grpc.status.FAILED_PRECONDITION, `addressed to node ${first.to}`);
   if (!first.meta || first.offset !== 0) {

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { TlsMaterial } from '../../common/tls.js';
 import type { SnapshotMeta } from '../../raft/types.js';
 import { tokenMetadata } from './auth.js';
+import { withNodeUuid } from './peer-identity.js';
 import { CLIENT_CHANNEL_OPTIONS } from './grpc-options.js';
 import { raftService, type ProtoInstallSnapshotAck, type ProtoSnapshotChunk } from './raft-proto.js';
 
@@ -21,6 +22,8 @@ export interface SnapshotSendRequest {
   source: AsyncIterable<Uint8Array>;
   chunkBytes: number;
   authToken?: string;
+  /** This node's UUID, presented to the receiver (peer-identity.ts). */
+  nodeUuid?: string;
   tls?: TlsMaterial;
   /** Abort to give up (the node stops, or is no longer leader). */
   signal?: AbortSignal;
@@ -41,7 +44,7 @@ export async function sendSnapshot(req: SnapshotSendRequest): Promise<number> {
     method.path,
     method.requestSerialize,
     method.responseDeserialize,
-    tokenMetadata(req.authToken),
+    withNodeUuid(tokenMetadata(req.authToken), req.nodeUuid),
     {},
     (error) =>
       error ? settle.reject(new Error(`${grpc.status[error.code]}: ${error.details}`)) : settle.resolve(),

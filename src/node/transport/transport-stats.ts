@@ -8,8 +8,10 @@ export interface TransportStats {
   received: number;
   /** Arrived but not delivered: wrong cluster id, addressed to another node, or undecodable. */
   refused: number;
+  /** Streams refused because the sender's node UUID is not the one its member record holds. */
+  refusedIdentity: number;
 }
 
 export function emptyStats(): TransportStats {
-  return { sent: 0, dropped: 0, received: 0, refused: 0 };
+  return { sent: 0, dropped: 0, received: 0, refused: 0, refusedIdentity: 0 };
 }

@@ -29,6 +29,8 @@ export interface SnapshotMember {
   id: number;
   httpUrl: string;
   raftAddr: string;
+  /** The member's node UUID, which binds its id to its data (absent for older members). */
+  nodeUuid?: string;
 }
 
 /** What a snapshot says about itself. */

@@ -128,8 +128,13 @@ function parseJson(body: Buffer, source: string, at: number): unknown {
 
 function isSnapshotMember(m: unknown): boolean {
   if (typeof m !== 'object' || m === null) return false;
-  const { id, httpUrl, raftAddr } = m as Record<string, unknown>;
-  return isNodeId(id) && typeof httpUrl === 'string' && typeof raftAddr === 'string';
+  const { id, httpUrl, raftAddr, nodeUuid } = m as Record<string, unknown>;
+  return (
+    isNodeId(id) &&
+    typeof httpUrl === 'string' &&
+    typeof raftAddr === 'string' &&
+    (nodeUuid === undefined || typeof nodeUuid === 'string')
+  );
 }
 
 function parseHeader(body: Buffer, source: string, at: number): SnapshotHeader {

@@ -53,6 +53,26 @@ describe('NodeMetaStore', () => {
     expect(reopened.getMembership()).toEqual(membership);
   });
 
+  it('keeps node UUIDs of the identity and the members; a pending join until the identity completes it', async () => {
+    const store = new NodeMetaStore(root!);
+    const nodeUuid = '6f1c0d3e-8a4b-4c2d-9e7f-1a2b3c4d5e6f';
+    await store.setPendingJoin({ nodeUuid });
+    await store.setPendingJoin({ nodeUuid, clusterId: 'cluster-7f3a' });
+    const withUuids: Membership = {
+      ...membership,
+      members: membership.members.map((m, i) => (i === 0 ? { ...m, nodeUuid: 'a-uuid' } : m)),
+    };
+    await store.setMembership(withUuids);
+    let reopened = await reopen();
+    expect(reopened.getPendingJoin()).toEqual({ nodeUuid, clusterId: 'cluster-7f3a' });
+    expect(reopened.getMembership()).toEqual(withUuids);
+
+    await reopened.setIdentity({ nodeId: 2, clusterId: 'cluster-7f3a', nodeUuid });
+    reopened = await reopen();
+    expect(reopened.getIdentity()).toEqual({ nodeId: 2, clusterId: 'cluster-7f3a', nodeUuid });
+    expect(reopened.getPendingJoin()).toBeUndefined();
+  });
+
   it('replaces membership with the latest change', async () => {
     const store = new NodeMetaStore(root!);
     await store.setMembership(membership);
