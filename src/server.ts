@@ -35,6 +35,7 @@ import { UrlStore, type ApplyOutcome } from './shortener/url-store.js';
 import { finishInterruptedInstall } from './snapshot-recovery.js';
 import { bootstrapFromBackup } from './restore-backup.js';
 import { UrlService } from './url-service.js';
+import { joinForwarder } from './join-forward.js';
 import { isLoopback } from './common/loopback.js';
 import { isNodeId, NODE_ID_RULE } from './common/node-id.js';
 import { loadTlsMaterial, type TlsFiles } from './common/tls.js';
@@ -175,7 +176,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
   const mode = decideStartMode({ ...startRequest, hasIdentity: !!stored, hasPendingJoin: !!pendingJoin });
 
   let identity: NodeIdentity & { nodeUuid: string };
-  let joinLeaderUrl: string | undefined;
+  let joinUrl: string | undefined;
   switch (mode) {
     case 'restart':
       identity = await withNodeUuid(stored!, metaStore);
@@ -202,7 +203,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     case 'join': {
       const joining = await beginJoin(config.join!, pendingJoin, metaStore, log, tls?.ca);
       identity = { nodeId: config.nodeId, clusterId: joining.clusterId, nodeUuid: joining.nodeUuid };
-      joinLeaderUrl = joining.leaderUrl;
+      joinUrl = config.join;
       break;
     }
   }
@@ -276,6 +277,9 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
   });
   const { port: raftPort } = await transport.start();
   const service = new UrlService(runtime, urlStore, identity.clusterId, proposalTimeoutMs);
+  service.enableJoinForwarding(
+    joinForwarder({ nodeId: config.nodeId, clusterToken: config.clusterToken, ca: tls?.ca }),
+  );
   runtime.start();
 
   const app = createHttpApp({
@@ -320,9 +324,9 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
   const httpPort = (server.address() as AddressInfo).port;
   log.info({ httpPort, raftPort, publicUrl }, 'node is serving');
 
-  if (joinLeaderUrl) {
+  if (joinUrl) {
     const joined = await requestJoin(
-      joinLeaderUrl,
+      joinUrl,
       self,
       log,
       Date.now() + JOIN_TIMEOUT_MS,
@@ -330,7 +334,8 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
       tls?.ca,
     );
     runtime.learnMembers(joined);
-    // Written last: a node that crashes before this simply joins again (the join is idempotent).
+    // Written last: a node that crashes before this joins again under the same node UUID (the
+    // pending join), which the leader answers as a retry.
     await metaStore.setIdentity(identity);
     log.info({ members: joined }, 'joined the cluster as a learner; it is promoted once caught up');
   }
@@ -419,7 +424,7 @@ async function beginJoin(
   metaStore: NodeMetaStore,
   log: Logger,
   ca: Buffer | undefined,
-): Promise<{ nodeUuid: string; clusterId: string; leaderUrl: string }> {
+): Promise<{ nodeUuid: string; clusterId: string }> {
   const nodeUuid = pending?.nodeUuid ?? randomUUID();
   if (!pending) await metaStore.setPendingJoin({ nodeUuid });
   const found = await discoverCluster(joinUrl, log, Date.now() + JOIN_TIMEOUT_MS, ca);
@@ -431,11 +436,8 @@ async function beginJoin(
   }
   if (pending?.clusterId === undefined)
     await metaStore.setPendingJoin({ nodeUuid, clusterId: found.clusterId });
-  log.info(
-    { clusterId: found.clusterId, leaderUrl: found.leaderUrl, nodeUuid },
-    'joining an existing cluster',
-  );
-  return { nodeUuid, clusterId: found.clusterId, leaderUrl: found.leaderUrl };
+  log.info({ clusterId: found.clusterId, joinUrl, nodeUuid }, 'joining an existing cluster');
+  return { nodeUuid, clusterId: found.clusterId };
 }
 
 function persistedState(

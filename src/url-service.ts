@@ -27,6 +27,7 @@ import { NotLeaderError as RaftNotLeaderError, ProposalRejectedError, Role } fro
 import { encodeCommand, type CreateCommand, type VisitsCommand } from './shortener/commands.js';
 import type { ApplyResult, PurgeResult, UrlStore } from './shortener/url-store.js';
 import { summarizeVisits } from './shortener/visit-stats.js';
+import type { ForwardJoin } from './join-forward.js';
 import { batchForwarder } from './visits/forward-batch.js';
 import { VisitCounter } from './visits/visit-counter.js';
 import { VisitFlusher } from './visits/visit-flusher.js';
@@ -76,6 +77,7 @@ export class UrlService implements NodeApi, VisitsApi {
   private readonly visitCounter = new VisitCounter();
   private visitFlusher: VisitFlusher | undefined;
   private visitMetrics: VisitMetrics | undefined;
+  private forwardJoin: ForwardJoin | undefined;
 
   constructor(
     private readonly runtime: RaftRuntime<ApplyResult>,
@@ -295,7 +297,10 @@ export class UrlService implements NodeApi, VisitsApi {
     };
   }
 
-  async addMember(request: JoinRequest): Promise<MemberInfo[]> {
+  async addMember(request: JoinRequest, options: { forwarded?: boolean } = {}): Promise<MemberInfo[]> {
+    if (this.runtime.role !== Role.Leader && !options.forwarded && this.forwardJoin) {
+      return this.passJoinToLeader(this.forwardJoin, request);
+    }
     this.requireLeader();
     const existing = this.runtime.member(request.id);
     if (existing && !this.mayRejoin(existing, request)) {
@@ -304,6 +309,34 @@ export class UrlService implements NodeApi, VisitsApi {
     }
     await this.translate(() => this.runtime.addLearner(request));
     return this.memberInfos();
+  }
+
+  /** Lets a follower pass joins on to its leader (see join-forward.ts). */
+  enableJoinForwarding(forward: ForwardJoin): void {
+    this.forwardJoin = forward;
+  }
+
+  /** A join that reached a follower, answered by the leader (its errors keep their codes). */
+  private async passJoinToLeader(forward: ForwardJoin, request: JoinRequest): Promise<MemberInfo[]> {
+    const leaderId = this.runtime.leaderId;
+    const leaderUrl = leaderId ? this.runtime.member(leaderId)?.httpUrl : undefined;
+    if (!leaderUrl) throw this.notLeader(leaderId);
+    let answer;
+    try {
+      answer = await forward(leaderUrl, request);
+    } catch (err) {
+      throw new UnavailableError(
+        `the leader (node ${leaderId}) could not be reached: ${(err as Error).message}`,
+      );
+    }
+    const { status, body } = answer;
+    if (status === 200 && Array.isArray(body.members)) return body.members as MemberInfo[];
+    const message = typeof body.message === 'string' ? body.message : `the leader answered ${status}`;
+    if (status === 409 && typeof body.error === 'string' && body.error !== 'not_leader') {
+      throw new ConflictError(body.error, message);
+    }
+    // Leadership moved, no quorum, a timeout: the joiner retries.
+    throw new UnavailableError(`the leader (node ${leaderId}) did not take the join: ${message}`);
   }
 
   /**

@@ -62,6 +62,9 @@ export interface ClusterStatus {
   members: MemberInfo[];
 }
 
+/** Set on a join a follower passes on to its leader: the receiver never passes it on again. */
+export const FORWARDED_JOIN_HEADER = 'x-join-forwarded-by';
+
 export interface JoinRequest {
   id: number;
   httpUrl: string;
@@ -86,8 +89,11 @@ export interface NodeApi {
    */
   lookupLinearizable(code: string): Promise<UrlRecord | undefined>;
   status(): ClusterStatus;
-  /** Leader only: adds a member (as learner, promoted once caught up). Resolves with the membership. */
-  addMember(request: JoinRequest): Promise<MemberInfo[]>;
+  /**
+   * Adds a member (as learner, promoted once caught up); resolves with the membership. A follower
+   * passes the join on to its leader, unless it is itself `forwarded` (then: NotLeaderError).
+   */
+  addMember(request: JoinRequest, options?: { forwarded?: boolean }): Promise<MemberInfo[]>;
   /** Leader only: removes a member. Resolves with the membership. */
   removeMember(id: number): Promise<MemberInfo[]>;
   /**

@@ -1,5 +1,6 @@
-// A new node's side of joining: find the cluster through any member, then ask its leader to add
-// us, following 409 not-leader answers and retrying while there is no leader.
+// A new node's side of joining: find the cluster through the member the operator named (--join),
+// then ask that member to add us (a follower passes the request on to its leader), retrying while
+// there is no leader.
 import type { Logger } from 'pino';
 import { Agent, fetch } from 'undici';
 import type { Member } from './storage/index.js';
@@ -31,24 +32,28 @@ async function sleepUntilRetry(deadline: number, what: string): Promise<void> {
   await new Promise((r) => setTimeout(r, RETRY_MS));
 }
 
-/** Asks `joinUrl` (any member) for the cluster id and the leader's URL; waits for a leader. */
+/**
+ * Asks `joinUrl` (any member) for the cluster id; waits until that member knows a leader. The
+ * answer is not authenticated (GET /cluster/status is open): nothing from it is ever sent the
+ * cluster token.
+ */
 export async function discoverCluster(
   joinUrl: string,
   logger: Logger,
   deadline: number,
   ca?: Buffer,
-): Promise<{ clusterId: string; leaderUrl: string }> {
+): Promise<{ clusterId: string }> {
   const dispatcher = dispatcherFor(ca);
   for (;;) {
     let problem: string;
     try {
       const res = await fetch(new URL('/cluster/status', joinUrl), {
+        redirect: 'error',
         signal: AbortSignal.timeout(2000),
         dispatcher,
       });
       const body = (await res.json()) as StatusAnswer;
-      if (res.ok && body.clusterId && body.leaderUrl)
-        return { clusterId: body.clusterId, leaderUrl: body.leaderUrl };
+      if (res.ok && body.clusterId && body.leaderUrl) return { clusterId: body.clusterId };
       problem = res.ok ? 'the cluster has no leader yet' : `status ${res.status}`;
     } catch (err) {
       problem = (err as Error).message;
@@ -61,7 +66,6 @@ export async function discoverCluster(
 interface JoinAnswerBody {
   members?: Member[];
   error?: string;
-  leaderUrl?: string | null;
   message?: string;
 }
 
@@ -70,9 +74,14 @@ function isPassingConflict(status: number, body: JoinAnswerBody): boolean {
   return status === 409 && (body.error === 'not_leader' || body.error === 'membership_change_in_progress');
 }
 
-/** POSTs the join request to the leader, following redirects to a new leader. */
+/**
+ * POSTs the join request to `joinUrl`, the member the operator named, and only there: a follower
+ * passes it on to its leader itself (join-forward.ts), so the cluster token never goes to an
+ * address learned from an answer (a 409's leaderUrl, a redirect) that nobody authenticated.
+ * Retries while there is no leader or another membership change is in progress.
+ */
 export async function requestJoin(
-  leaderUrl: string,
+  joinUrl: string,
   self: Member,
   logger: Logger,
   deadline: number,
@@ -80,11 +89,10 @@ export async function requestJoin(
   ca?: Buffer,
 ): Promise<Member[]> {
   const dispatcher = dispatcherFor(ca);
-  let target = leaderUrl;
   for (;;) {
     let problem: string;
     try {
-      const res = await fetch(new URL('/cluster/join', target), {
+      const res = await fetch(new URL('/cluster/join', joinUrl), {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({
@@ -93,15 +101,13 @@ export async function requestJoin(
           raftAddr: self.raftAddr,
           nodeUuid: self.nodeUuid,
         }),
-        signal: AbortSignal.timeout(10_000),
+        redirect: 'error',
+        signal: AbortSignal.timeout(15_000),
         dispatcher,
       });
       const body = (await res.json()) as JoinAnswerBody;
       if (res.ok && Array.isArray(body.members)) return body.members;
-      if (res.status === 409 && body.error === 'not_leader' && body.leaderUrl) {
-        target = body.leaderUrl;
-        problem = `redirected to the leader at ${target}`;
-      } else if (res.status === 503 || res.status === 504 || isPassingConflict(res.status, body)) {
+      if (res.status === 503 || res.status === 504 || isPassingConflict(res.status, body)) {
         problem = body.message ?? `status ${res.status}`;
       } else {
         throw new JoinRefusedError(
@@ -112,7 +118,7 @@ export async function requestJoin(
       if (err instanceof JoinRefusedError) throw err;
       problem = (err as Error).message;
     }
-    logger.info({ target, problem }, 'join not done yet, retrying');
+    logger.info({ joinUrl, problem }, 'join not done yet, retrying');
     await sleepUntilRetry(deadline, problem);
   }
 }

@@ -68,7 +68,9 @@ describe('a voter whose data dir was lost', () => {
       expect(res.status).toBe(201);
       codes.push(res.body.code as string);
     }
-    const id = leader.members.find((m) => m.id !== leader.id)!.id;
+    const [id, other] = leader.members.filter((m) => m.id !== leader.id).map((m) => m.id);
+    // Joins go through the other follower, which passes them on to the leader (with its errors).
+    const viaFollower = tc.node(other).url;
     const recorded = memberOf(leader, id)!;
     expect(recorded.nodeUuid).toMatch(/^[0-9a-f-]{36}$/);
 
@@ -76,7 +78,7 @@ describe('a voter whose data dir was lost', () => {
     const old = tc.node(id);
     await old.kill();
     removeDir(old.spec.dataDir);
-    const wiped = new NodeProcess({ ...old.spec, join: leaderUrl });
+    const wiped = new NodeProcess({ ...old.spec, join: viaFollower });
     tc.cluster.nodes[id - 1] = wiped;
     wiped.start();
     await wiped.exited();
@@ -93,7 +95,7 @@ describe('a voter whose data dir was lost', () => {
     // Replace it: remove the old member, then the same command joins it as a new one.
     const removed = await request(`${leaderUrl}/cluster/members/${id}`, { method: 'DELETE' });
     expect(removed.status).toBe(200);
-    const fresh = new NodeProcess({ ...old.spec, join: leaderUrl });
+    const fresh = new NodeProcess({ ...old.spec, join: viaFollower });
     tc.cluster.nodes[id - 1] = fresh;
     fresh.start();
     const converged = await tc.cluster.waitUntilConverged(60_000);

@@ -8,7 +8,7 @@ import { parseBody } from '../body.js';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
 import { parseJoinRequest, parseMemberIdParam } from '../join-request.js';
-import type { NodeApi } from '../node-api.js';
+import { FORWARDED_JOIN_HEADER, type NodeApi } from '../node-api.js';
 
 export function registerClusterRoutes(
   app: Express,
@@ -23,7 +23,9 @@ export function registerClusterRoutes(
   const join: RequestHandler = async (req, res) => {
     const parsed = parseJoinRequest(req.body);
     if (!parsed.ok) throw new HttpError(400, 'invalid_request', parsed.message);
-    res.json({ members: await node.addMember(parsed.value) });
+    // A join a follower passed on is answered here, never passed on again (no forwarding loops).
+    const forwarded = req.get(FORWARDED_JOIN_HEADER) !== undefined;
+    res.json({ members: await node.addMember(parsed.value, { forwarded }) });
   };
 
   const remove: RequestHandler = async (req, res) => {
