@@ -134,16 +134,26 @@ describe('followers refuse writes', () => {
     }
   });
 
-  it('POST /cluster/join and DELETE /cluster/members/:id on a follower: 409 naming the leader', async () => {
+  it('DELETE /cluster/members/:id on a follower: 409 naming the leader; a join is passed on to the leader', async () => {
     const before = await leaderStatus();
     for (const f of followers) {
+      // The follower passes the join on; the leader refuses to re-address an existing member.
       const join = await request(`${f.url}/cluster/join`, {
         method: 'POST',
-        body: JSON.stringify({ id: 9, httpUrl: 'http://127.0.0.1:1', raftAddr: '127.0.0.1:2' }),
+        body: JSON.stringify({ id: leader.spec.id, httpUrl: 'http://127.0.0.1:1', raftAddr: '127.0.0.1:2' }),
         contentType: 'application/json',
       });
       expect(join.status).toBe(409);
-      expect(join.body).toMatchObject({ leaderId: leader.spec.id, leaderUrl: leader.url });
+      expect(join.body.error).toBe('member_exists');
+
+      // A join that was passed on once is not passed on again: 409 naming the leader.
+      const passedOn = await fetch(`${f.url}/cluster/join`, {
+        method: 'POST',
+        body: JSON.stringify({ id: 9, httpUrl: 'http://127.0.0.1:1', raftAddr: '127.0.0.1:2' }),
+        headers: { 'content-type': 'application/json', 'x-join-forwarded-by': '7' },
+      });
+      expect(passedOn.status).toBe(409);
+      expect(await passedOn.json()).toMatchObject({ leaderId: leader.spec.id, leaderUrl: leader.url });
 
       const remove = await request(`${f.url}/cluster/members/${f.spec.id}`, { method: 'DELETE' });
       expect(remove.status).toBe(409);
