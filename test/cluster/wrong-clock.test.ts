@@ -85,7 +85,7 @@ beforeEach(({ onTestFailed }) => {
 
 describe('a leader whose clock jumps ten years ahead', () => {
   it('purges nothing that was live: the link expiring in an hour survives and redirects again', async () => {
-    let node = start();
+    let node = start({ bootstrap: true }); // the first start founds the cluster
     await leading(node);
     const soon = await create(node, 'soon', 1);
     const live = await create(node, 'live', 3600);
