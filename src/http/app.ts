@@ -65,6 +65,23 @@ export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 /** The node's HTTP request listener; `express` is the app behind the hot routes (its router can be walked). */
 export type HttpApp = RequestListener & { readonly express: express.Express };
 
+/** How long the member list of clusterBases is reused: a status() per write would walk every peer. */
+const BASES_TTL_MS = 1_000;
+
+/** The public base and every member's URL, refreshed at most every BASES_TTL_MS as members change. */
+function clusterBases(node: NodeApi, publicUrl: string): () => readonly string[] {
+  let bases: readonly string[] = [publicUrl];
+  let readAt = Number.NEGATIVE_INFINITY;
+  return () => {
+    const now = performance.now();
+    if (now - readAt >= BASES_TTL_MS) {
+      bases = [publicUrl, ...node.status().members.map((m) => m.httpUrl)];
+      readAt = now;
+    }
+    return bases;
+  };
+}
+
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { node, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -78,6 +95,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     shortUrlOf,
     idempotencyTtlMs: options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
     blockedHost: hostBlocklist(options.blockedHosts ?? []),
+    ownBases: clusterBases(node, options.publicUrl),
   });
   const codeDeps = {
     node,

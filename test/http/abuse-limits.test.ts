@@ -43,6 +43,46 @@ describe('schemes', () => {
   });
 });
 
+describe("the cluster's own URLs", () => {
+  // The harness's public base is http://short.example:8081/; the fake node's one member is
+  // http://127.0.0.1:8081.
+  it.each([
+    'http://short.example:8081/abc1234',
+    'http://SHORT.example.:8081/abc1234',
+    'http://short.example:8081/',
+    'http://127.0.0.1:8081/abc1234',
+    'http://127.0.0.1:8081/cluster/status?x=1',
+  ])('%s → 400 invalid_url (a redirect loop), proposing nothing', async (url) => {
+    await app();
+    const res = await shorten({ url });
+    expect(res.status).toBe(400);
+    const body = await json(res);
+    expect(body.error).toBe('invalid_url');
+    expect(body.message).toMatch(/redirect in a loop/);
+    expect(h!.node.createCalls).toEqual([]);
+  });
+
+  it("every member's URL is refused, as the node's status lists them", async () => {
+    await app();
+    h!.node.members = [
+      ...h!.node.members,
+      { id: 2, httpUrl: 'http://10.0.0.2:8082', raftAddr: '10.0.0.2:9082', voter: true },
+    ];
+    expect((await shorten({ url: 'http://10.0.0.2:8082/x' })).status).toBe(400);
+  });
+
+  it.each([
+    'https://short.example:8081/abc', // another scheme
+    'http://short.example:8082/abc', // another port
+    'http://short.example/abc',
+    'http://127.0.0.1:8083/abc',
+    'http://example.com/http://short.example:8081/abc',
+  ])('%s is another site → 201', async (url) => {
+    await app();
+    expect((await shorten({ url })).status).toBe(201);
+  });
+});
+
 describe('blocked hosts', () => {
   const blockedHosts = ['evil.org', 'BAD.example.', '*.spam.test', '192.0.2.7', '2001:db8::1'];
 

@@ -16,8 +16,9 @@
 // plus Idempotent-Replayed: true) for a retry with the same request, on any leader, for
 // idempotencyTtlMs; with a different request → 422 idempotency_key_reused.
 //
-// Abuse limits: only http and https URLs (validateLongUrl), never a host on the blocklist or a
-// subdomain of one (403 host_blocked), bodies up to maxBodyBytes (413), and the per-client write
+// Abuse limits: only http and https URLs (validateLongUrl), never the cluster's own short URLs or
+// nodes (400 invalid_url: a redirect loop), never a host on the blocklist or a subdomain of one
+// (403 host_blocked), bodies up to maxBodyBytes (413), and the per-client write
 // rate limit of the `access` middleware (429).
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -35,6 +36,7 @@ import {
   type NodeApi,
 } from '../node-api.js';
 import type { HostBlocklist } from '../host-blocklist.js';
+import { ownUrlBase } from '../own-urls.js';
 import { parseInstant } from '../parse-instant.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { validateLongUrl } from '../../shortener/validate-url.js';
@@ -58,6 +60,8 @@ export interface ShortenDeps {
   idempotencyTtlMs: number;
   /** Refuses URLs whose host is blocked (or a subdomain of a blocked one). */
   blockedHost?: HostBlocklist;
+  /** The cluster's own base URLs (public base, members): links to them are refused (own-urls.ts). */
+  ownBases?: () => readonly string[];
 }
 
 /** An answer of a JSON route, apart from how it is written (Express or the hot routes). */
@@ -92,6 +96,14 @@ export function shortenHandler(deps: ShortenDeps): Shorten {
         `links to ${blocked} and its subdomains cannot be shortened here`,
         undefined,
         { host: blocked },
+      );
+    }
+    const ownBase = deps.ownBases ? ownUrlBase(url, deps.ownBases()) : undefined;
+    if (ownBase !== undefined) {
+      throw new HttpError(
+        400,
+        'invalid_url',
+        `the URL points at this cluster's own short URLs (${ownBase}): the link would redirect in a loop`,
       );
     }
     const now = Date.now();
