@@ -22,6 +22,10 @@ import {
 } from './helpers.js';
 
 const ROUNDS = 8;
+// The test's own deadlines bound each wait; its timeout only backs them up, so it is their sum: per
+// round a leader, 250 writes and the fault pauses, then convergence, catch-up and the final checks.
+const ROUND_DEADLINES_MS = 20_000 + 30_000 + 1_800;
+const TEST_TIMEOUT_MS = 30_000 + ROUNDS * ROUND_DEADLINES_MS + 60_000 + 30_000 + 15_000 + 60_000;
 const seed = Number(process.env.SNAPSHOT_CRASH_SEED ?? Date.now() % 1_000_000);
 const prng = new Prng(seed);
 const random = () => prng.next();
@@ -38,7 +42,7 @@ afterAll(async () => {
   await tc?.destroy();
 });
 
-describe('kill -9 during compaction and snapshot install', () => {
+describe('kill -9 during compaction and snapshot install', { timeout: TEST_TIMEOUT_MS }, () => {
   it(`leaves nodes that restart and agree (seed ${seed})`, async ({ onTestFailed }) => {
     onTestFailed(() =>
       printLogTails(tc.dataRoot, `snapshot-crash failed; replay with SNAPSHOT_CRASH_SEED=${seed}`),

@@ -26,7 +26,10 @@ const ROUNDS: ReadonlyArray<readonly [number, number]> = [
   [40, 1],
 ];
 const ACKS_BEFORE_KILL = 300;
+/** Per round: a writer that cannot start and ack this many saves in this long is stuck. */
 const DEADLINE_MS = 30_000;
+/** Each round may use its whole deadline on a slow machine; reopening and checking comes on top. */
+const TEST_TIMEOUT_MS = ROUNDS.length * (DEADLINE_MS + 10_000);
 
 function startWriter(walDir: string, batchSize: number, concurrency: number) {
   const child = spawn(
@@ -80,7 +83,7 @@ function startWriter(walDir: string, batchSize: number, concurrency: number) {
   return { child, state, acked };
 }
 
-describe('WAL durability under SIGKILL', () => {
+describe('WAL durability under SIGKILL', { timeout: TEST_TIMEOUT_MS }, () => {
   let dataDir: string;
   let child: ChildProcessWithoutNullStreams | undefined;
 
