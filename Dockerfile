@@ -2,12 +2,10 @@
 # Multi-stage build: compile TypeScript with dev dependencies, then ship only the compiled code
 # and production dependencies on a slim Node LTS base, running as a non-root user.
 
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm install` honours the lockfile; `npm ci` refuses lockfiles made on a registry that lacks
-# other platforms' optional binaries (see README).
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY proto ./proto
 COPY src ./src
@@ -15,7 +13,7 @@ COPY cmd ./cmd
 COPY loadtest ./loadtest
 RUN npm run build && npm prune --omit=dev
 
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     HTTP_ADDR=0.0.0.0:8080 \
