@@ -76,7 +76,8 @@ export function decodeIdempotencyRecord(key: string, value: Uint8Array): Idempot
   offset += codeLength;
   const result: CreateResult = {
     code,
-    url: b.toString('utf8', offset),
+    // An explicit end: see decodeUrlRecord on lmdb's reused read buffer.
+    url: b.toString('utf8', offset, b.length),
     createdAt,
     created: (flags & FLAG_CREATED) !== 0,
   };

@@ -45,8 +45,15 @@ export function decodeUrlRecord(code: string, value: Uint8Array): UrlRecord {
   const bytes = Buffer.isBuffer(value)
     ? value
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  // Every string read names its end: values from lmdb's getBinaryFast are views of a reused buffer
+  // whose length is the value's but whose byteLength is the whole buffer, and newer Node versions
+  // default toString's end to the byteLength.
   if (bytes.length >= V1_HEADER_BYTES && bytes[0] === RECORD_V1) {
-    return { code, url: bytes.toString('utf8', V1_HEADER_BYTES), createdAt: bytes.readDoubleBE(1) };
+    return {
+      code,
+      url: bytes.toString('utf8', V1_HEADER_BYTES, bytes.length),
+      createdAt: bytes.readDoubleBE(1),
+    };
   }
   if (bytes.length >= V1_HEADER_BYTES + 1 && bytes[0] === RECORD_V2) {
     const flags = bytes[9]!;
@@ -55,7 +62,7 @@ export function decodeUrlRecord(code: string, value: Uint8Array): UrlRecord {
     if ((flags & ~(FLAG_ALIAS | FLAG_EXPIRES)) === 0 && bytes.length >= header) {
       const record: UrlRecord = {
         code,
-        url: bytes.toString('utf8', header),
+        url: bytes.toString('utf8', header, bytes.length),
         createdAt: bytes.readDoubleBE(1),
       };
       if (expires) record.expiresAt = bytes.readDoubleBE(10);
