@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { isNodeId, NODE_ID_RULE } from '../src/common/node-id.js';
 import { REDIRECT_STATUSES, type AbuseLimits, type RedirectStatus } from '../src/http/app.js';
 import { normalizeBlockedHosts } from '../src/http/host-blocklist.js';
+import { resolveSecret } from '../src/common/secrets.js';
 import { createLogger } from '../src/logger.js';
 import { DEFAULT_COMPACTION, DEFAULT_TIMING } from '../src/node/runtime.js';
 import { JoinRefusedError } from '../src/node/join-client.js';
@@ -38,8 +39,11 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --no-request-log       turn off per-request HTTP logs (REQUEST_LOG=0)
   --cluster-token T      shared secret of the cluster, required on gRPC and on join/remove (CLUSTER_TOKEN);
                          without it the node runs in protected mode: Raft on loopback only, cluster
-                         endpoints for local callers only
-  --api-key K            writes then need Authorization: Bearer K or X-Api-Key: K; reads stay open (API_KEY)
+                         endpoints for direct local callers only. At least 16 printable characters
+  --cluster-token-file F the cluster token from a file, so it is not visible in ps (CLUSTER_TOKEN_FILE)
+  --api-key K            writes then need Authorization: Bearer K or X-Api-Key: K; reads stay open (API_KEY);
+                         at least 16 printable characters
+  --api-key-file F       the API key from a file (API_KEY_FILE)
   --tls-cert FILE        this node's certificate (PEM): with --tls-key and --tls-ca, switches on mutual TLS
   --tls-key FILE         between nodes and HTTPS for the API (TLS_CERT, TLS_KEY, TLS_CA); peers must
   --tls-ca FILE          present a certificate signed by the CA
@@ -147,7 +151,9 @@ const { values } = parseArgs({
     'commit-broadcast-delay-ms': { type: 'string' },
     'no-request-log': { type: 'boolean' },
     'cluster-token': { type: 'string' },
+    'cluster-token-file': { type: 'string' },
     'api-key': { type: 'string' },
+    'api-key-file': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },
@@ -217,6 +223,22 @@ const abuseLimits = parseAbuseLimits(
   values['write-rate-limit'] ?? env.WRITE_RATE_LIMIT,
   values['write-rate-burst'] ?? env.WRITE_RATE_BURST,
 );
+function secret(flag: 'cluster-token' | 'api-key', envName: string): string | undefined {
+  try {
+    return resolveSecret({
+      name: `--${flag}`,
+      flag: values[flag],
+      flagFile: values[`${flag}-file`],
+      env: env[envName],
+      envFile: env[`${envName}_FILE`],
+      names: { flagFile: `--${flag}-file`, env: envName, envFile: `${envName}_FILE` },
+    });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+const clusterToken = secret('cluster-token', 'CLUSTER_TOKEN');
+const apiKey = secret('api-key', 'API_KEY');
 const logger = createLogger(nodeId);
 
 let stopping: Promise<void> | undefined;
@@ -244,8 +266,8 @@ try {
     advertiseRaftAddr: values['advertise-raft'] ?? (env.ADVERTISE_RAFT_ADDR || undefined),
     timing,
     requestLogging: !(values['no-request-log'] || env.REQUEST_LOG === '0'),
-    clusterToken: values['cluster-token'] ?? (env.CLUSTER_TOKEN || undefined),
-    apiKey: values['api-key'] ?? (env.API_KEY || undefined),
+    clusterToken,
+    apiKey,
     tls,
     redirectStatus: redirectStatus(values['redirect-status'] ?? env.REDIRECT_STATUS),
     purgeIntervalMs: positiveInt(values['purge-interval-ms'] ?? env.PURGE_INTERVAL_MS, '--purge-interval-ms'),

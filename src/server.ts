@@ -38,6 +38,7 @@ import { UrlService } from './url-service.js';
 import { joinForwarder } from './join-forward.js';
 import { isLoopback } from './common/loopback.js';
 import { isNodeId, NODE_ID_RULE } from './common/node-id.js';
+import { secretProblem } from './common/secrets.js';
 import { loadTlsMaterial, type TlsFiles } from './common/tls.js';
 
 export interface NodeConfig {
@@ -146,6 +147,13 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
   };
 
   if (!isNodeId(config.nodeId)) throw new Error(`node id must be ${NODE_ID_RULE}, got ${config.nodeId}`);
+  for (const [name, value] of [
+    ['cluster token', config.clusterToken],
+    ['API key', config.apiKey],
+  ]) {
+    const problem = value === undefined ? undefined : secretProblem(value);
+    if (problem) throw new Error(`the ${name} ${problem}`);
+  }
   enforceProtectedMode(config, log);
   const startRequest = {
     dataDir: config.dataDir,

@@ -1,7 +1,8 @@
 // Who may do what over HTTP:
 // - writes may require an API key (none by default; reads always stay open);
-// - cluster endpoints (join, remove) require the cluster token, or, when the node runs without one
-//   ("protected mode", like Redis's), answer only requests from this machine.
+// - cluster endpoints (join, remove, backup, visit batches) require the cluster token, or, when the
+//   node runs without one ("protected mode", like Redis's), answer only direct requests from this
+//   machine (localDirectCallerProblem).
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { isLoopback } from '../common/loopback.js';
@@ -27,20 +28,52 @@ export function apiKeyError(req: IncomingMessage, apiKey: string | undefined): H
   );
 }
 
+/** The host part of a Host header: "127.0.0.1:8081" → "127.0.0.1", "[::1]:8081" → "::1". */
+function hostName(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined;
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(hostHeader);
+  if (bracketed) return bracketed[1];
+  return hostHeader.replace(/:\d*$/, '').toLowerCase();
+}
+
+/**
+ * Why a request is not a direct call from a program on this machine, or undefined when it is.
+ * A loopback socket alone proves little: a reverse proxy on this host connects from loopback on
+ * behalf of anyone (and says so in Forwarded / X-Forwarded-* / X-Real-IP), and a browser tricked
+ * by DNS rebinding connects from loopback under a foreign Host name; a cross-site page's request
+ * carries Origin or Sec-Fetch-Site. A program that means to call the node directly sends none.
+ */
+export function localDirectCallerProblem(req: IncomingMessage): string | undefined {
+  if (!isLoopback(req.socket.remoteAddress)) return 'the request comes from another machine';
+  const headers = req.headers;
+  const forwarded = Object.keys(headers).find(
+    (h) => h === 'forwarded' || h === 'x-real-ip' || h.startsWith('x-forwarded-'),
+  );
+  if (forwarded) return `the request was forwarded by a proxy (${forwarded})`;
+  if (!isLoopback(hostName(headers.host)))
+    return `the Host header "${headers.host ?? ''}" is not this machine`;
+  const site = headers['sec-fetch-site'];
+  if (headers.origin !== undefined || (site !== undefined && site !== 'none')) {
+    return 'the request comes from a web page';
+  }
+  return undefined;
+}
+
 /**
  * Cluster endpoints: the cluster token when one is set (X-Cluster-Token or a Bearer header);
- * otherwise loopback callers only.
+ * otherwise direct callers on this machine only.
  */
 export function requireClusterAccess(clusterToken: string | undefined): RequestHandler {
   return (req, _res, next) => {
     if (clusterToken === undefined) {
-      if (isLoopback(req.socket.remoteAddress)) return next();
+      const problem = localDirectCallerProblem(req);
+      if (problem === undefined) return next();
       return next(
         new HttpError(
           403,
           'protected_mode',
-          'this node has no cluster token, so its cluster endpoints only answer requests from this machine; ' +
-            'start every node with --cluster-token (CLUSTER_TOKEN) to manage the cluster over the network',
+          `this node has no cluster token, so its cluster endpoints only answer direct requests from this machine, and ${problem}; ` +
+            'start every node with --cluster-token (CLUSTER_TOKEN) to manage the cluster over the network or through a proxy',
         ),
       );
     }

@@ -118,6 +118,7 @@ export function startNodeIn(
     join?: string;
     /** Default: found a cluster when started without --join on an empty (or missing) data dir. */
     bootstrap?: boolean;
+    env?: NodeJS.ProcessEnv;
   },
 ): NodeProcess {
   const dataDir = join(dataRoot, `node${spec.id}`);

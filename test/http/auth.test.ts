@@ -85,9 +85,10 @@ describe('cluster token', () => {
 });
 
 describe('protected mode (no cluster token)', () => {
-  function run(remoteAddress: string): unknown {
+  const LOCAL_HOST = { host: '127.0.0.1:8081' };
+  function run(remoteAddress: string, headers: Record<string, string> = LOCAL_HOST): unknown {
     let passed: unknown = 'not called';
-    const req = { socket: { remoteAddress }, headers: {} } as unknown as Request;
+    const req = { socket: { remoteAddress }, headers } as unknown as Request;
     requireClusterAccess(undefined)(
       req,
       {} as Response,
@@ -98,13 +99,40 @@ describe('protected mode (no cluster token)', () => {
     return passed;
   }
 
+  function expectRefused(outcome: unknown, why: RegExp): void {
+    expect(outcome).toBeInstanceOf(HttpError);
+    expect((outcome as HttpError).status).toBe(403);
+    expect((outcome as HttpError).errorCode).toBe('protected_mode');
+    expect((outcome as HttpError).message).toMatch(why);
+  }
+
   it('serves cluster endpoints to loopback callers only', () => {
     expect(run('127.0.0.1')).toBeUndefined();
-    expect(run('::1')).toBeUndefined();
-    expect(run('::ffff:127.0.0.1')).toBeUndefined();
-    const refused = run('10.1.2.3');
-    expect(refused).toBeInstanceOf(HttpError);
-    expect((refused as HttpError).status).toBe(403);
-    expect((refused as HttpError).errorCode).toBe('protected_mode');
+    expect(run('::1', { host: '[::1]:8081' })).toBeUndefined();
+    expect(run('::ffff:127.0.0.1', { host: 'localhost:8081' })).toBeUndefined();
+    expectRefused(run('10.1.2.3'), /another machine/);
+  });
+
+  it('refuses loopback requests relayed by a proxy on this machine', () => {
+    for (const header of [
+      'forwarded',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-real-ip',
+    ]) {
+      expectRefused(run('127.0.0.1', { ...LOCAL_HOST, [header]: '203.0.113.9' }), new RegExp(header));
+    }
+  });
+
+  it('refuses a foreign Host name (DNS rebinding) and requests from web pages', () => {
+    for (const host of ['evil.example:8081', '127.evil.example:8081', 'evil.example', '']) {
+      expectRefused(run('127.0.0.1', { host }), /Host header/);
+    }
+    expectRefused(run('127.0.0.1', {}), /Host header/);
+    expectRefused(run('127.0.0.1', { ...LOCAL_HOST, origin: 'http://evil.example' }), /web page/);
+    expectRefused(run('127.0.0.1', { ...LOCAL_HOST, 'sec-fetch-site': 'cross-site' }), /web page/);
+    // Typed into the address bar (a backup download): no other site is involved.
+    expect(run('127.0.0.1', { ...LOCAL_HOST, 'sec-fetch-site': 'none' })).toBeUndefined();
   });
 });
