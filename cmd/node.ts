@@ -8,7 +8,9 @@ import { isNodeId, NODE_ID_RULE } from '../src/common/node-id.js';
 import { REDIRECT_STATUSES, type AbuseLimits, type RedirectStatus } from '../src/http/app.js';
 import { normalizeBlockedHosts } from '../src/http/host-blocklist.js';
 import { resolveSecret } from '../src/common/secrets.js';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../src/http/connection-limits.js';
 import { createLogger } from '../src/logger.js';
+import { DEFAULT_MIN_FREE_BYTES } from '../src/node/disk-space.js';
 import { DEFAULT_COMPACTION, DEFAULT_TIMING } from '../src/node/runtime.js';
 import { JoinRefusedError } from '../src/node/join-client.js';
 import { StartRefusedError } from '../src/node/start-mode.js';
@@ -67,6 +69,15 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --write-rate-limit N   writes per second per client (IP, and API key when set), a token bucket;
                          over it: 429 (WRITE_RATE_LIMIT, default off)
   --write-rate-burst N   writes a client may make at once (WRITE_RATE_BURST, default the rate rounded up)
+  --min-free-bytes N     below N free bytes on the data dir's file system, writes answer 507 and the log
+                         is compacted; reads go on (MIN_FREE_BYTES, default ${DEFAULT_MIN_FREE_BYTES}; 0: off)
+  --max-connections N    HTTP connections open at once; beyond it the oldest one without a request in
+                         progress is closed (MAX_CONNECTIONS, default half the open-file limit)
+  --headers-timeout-ms N a client must send its request headers within N ms (HEADERS_TIMEOUT_MS,
+                         default ${DEFAULT_CONNECTION_LIMITS.headersTimeoutMs})
+  --request-timeout-ms N ... and its whole request within N ms (REQUEST_TIMEOUT_MS, default ${DEFAULT_CONNECTION_LIMITS.requestTimeoutMs})
+  --idle-timeout-ms N    a connection on which nothing moves for N ms is closed, e.g. a backup download
+                         the client stopped reading (IDLE_TIMEOUT_MS, default ${DEFAULT_CONNECTION_LIMITS.idleTimeoutMs})
   LOG_LEVEL              pino level (default info)`;
 
 function fail(message: string): never {
@@ -171,6 +182,11 @@ const { values } = parseArgs({
     'blocked-hosts': { type: 'string' },
     'write-rate-limit': { type: 'string' },
     'write-rate-burst': { type: 'string' },
+    'min-free-bytes': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'headers-timeout-ms': { type: 'string' },
+    'request-timeout-ms': { type: 'string' },
+    'idle-timeout-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -239,6 +255,24 @@ function secret(flag: 'cluster-token' | 'api-key', envName: string): string | un
 }
 const clusterToken = secret('cluster-token', 'CLUSTER_TOKEN');
 const apiKey = secret('api-key', 'API_KEY');
+const connectionLimits = {
+  maxConnections: positiveInt(values['max-connections'] ?? env.MAX_CONNECTIONS, '--max-connections'),
+  headersTimeoutMs: positiveInt(
+    values['headers-timeout-ms'] ?? env.HEADERS_TIMEOUT_MS,
+    '--headers-timeout-ms',
+  ),
+  requestTimeoutMs: positiveInt(
+    values['request-timeout-ms'] ?? env.REQUEST_TIMEOUT_MS,
+    '--request-timeout-ms',
+  ),
+  idleTimeoutMs: positiveInt(values['idle-timeout-ms'] ?? env.IDLE_TIMEOUT_MS, '--idle-timeout-ms'),
+};
+if (
+  (connectionLimits.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs) >
+  (connectionLimits.requestTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.requestTimeoutMs)
+) {
+  fail('--headers-timeout-ms must not exceed --request-timeout-ms');
+}
 const logger = createLogger(nodeId);
 
 let stopping: Promise<void> | undefined;
@@ -291,6 +325,10 @@ try {
       '--stats-flush-interval-ms',
     ),
     abuseLimits,
+    minFreeBytes: nonNegativeInt(values['min-free-bytes'] ?? env.MIN_FREE_BYTES, '--min-free-bytes'),
+    connectionLimits: Object.fromEntries(
+      Object.entries(connectionLimits).filter(([, v]) => v !== undefined),
+    ) as Partial<ConnectionLimits>,
     logger,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -7,6 +7,13 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { answerClientErrors } from './http/client-error.js';
 import { createHttpApp, type AbuseLimits, type RedirectStatus } from './http/app.js';
+import {
+  connectionServerOptions,
+  DEFAULT_CONNECTION_LIMITS,
+  defaultMaxConnections,
+  limitConnections,
+  type ConnectionLimits,
+} from './http/connection-limits.js';
 import { discoverCluster, requestJoin } from './node/join-client.js';
 import { encodeMemberContext } from './node/members.js';
 import {
@@ -28,6 +35,7 @@ import {
   type PendingJoin,
 } from './node/storage/index.js';
 import { decideStartMode, isEmptyDataDir, StartRefusedError } from './node/start-mode.js';
+import { DEFAULT_MIN_FREE_BYTES, DiskSpaceMonitor } from './node/disk-space.js';
 import { GrpcTransport } from './node/transport/grpc-transport.js';
 import { bootstrapState, type PersistedState } from './raft/index.js';
 import { SnapshotFiles } from './shortener/snapshot/snapshot-files.js';
@@ -83,6 +91,10 @@ export interface NodeConfig {
   snapshotChunkBytes?: number;
   /** A backup file: an empty data dir starts a new one-node cluster holding its URLs. */
   restoreFrom?: string;
+  /** Below this many free bytes on the data dir's file system, writes answer 507 (default 64 MiB; 0: off). */
+  minFreeBytes?: number;
+  /** HTTP timeouts and the connection cap (DEFAULT_CONNECTION_LIMITS; maxConnections: half the open-file limit). */
+  connectionLimits?: Partial<ConnectionLimits>;
   /** Size at which a WAL segment is closed (default 64 MiB); compaction frees whole segments. */
   walSegmentBytes?: number;
   logger: Logger;
@@ -283,12 +295,20 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
       process.exit(70);
     },
   });
+  const diskSpace = new DiskSpaceMonitor({
+    dir: config.dataDir,
+    minFreeBytes: config.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES,
+    logger: log.child({ component: 'disk' }),
+    registry: metricsRegistry,
+    onLow: () => runtime.compactNow(),
+  });
   const { port: raftPort } = await transport.start();
   const service = new UrlService(runtime, urlStore, identity.clusterId, proposalTimeoutMs);
   service.enableJoinForwarding(
     joinForwarder({ nodeId: config.nodeId, clusterToken: config.clusterToken, ca: tls?.ca }),
   );
   runtime.start();
+  await diskSpace.start();
 
   const app = createHttpApp({
     node: service,
@@ -301,6 +321,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     redirectStatus: config.redirectStatus,
     idempotencyTtlMs: config.idempotencyTtlMs,
     visits: service,
+    diskSpaceProblem: () => diskSpace.problem(),
     ...config.abuseLimits,
   });
   service.startPurger({
@@ -323,14 +344,23 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     onError: (err, info) =>
       log[info.dropped ? 'warn' : 'debug']({ err, ...info }, 'visit counts not delivered'),
   });
-  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
+  const limits = {
+    ...DEFAULT_CONNECTION_LIMITS,
+    maxConnections: defaultMaxConnections(),
+    ...config.connectionLimits,
+  };
+  const serverOptions = connectionServerOptions(limits);
+  const server = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key, ...serverOptions }, app)
+    : createServer(serverOptions, app);
   answerClientErrors(server, log.child({ component: 'http' }));
+  limitConnections(server, limits, { registry: metricsRegistry, logger: log.child({ component: 'http' }) });
   // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.
   server.keepAliveTimeout = 65_000;
   const { host, port } = splitHostPort(config.httpAddr);
   await listen(server, host, port);
   const httpPort = (server.address() as AddressInfo).port;
-  log.info({ httpPort, raftPort, publicUrl }, 'node is serving');
+  log.info({ httpPort, raftPort, publicUrl, maxConnections: limits.maxConnections }, 'node is serving');
 
   if (joinUrl) {
     const joined = await requestJoin(
@@ -357,6 +387,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     runtime,
     readyPromise,
     async stop() {
+      diskSpace.stop();
       service.stopPurger();
       await service.stopVisitStats();
       // Hand over first, while HTTP still answers: new writes get a 409 pointing at the new leader.

@@ -1,7 +1,7 @@
 // The Express app of one node: wires the routes of each area, request logging and JSON errors.
 // It only talks to the node through NodeApi, so tests run it against an in-memory fake.
 import type { RequestListener } from 'node:http';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { requireClusterAccess } from './auth.js';
@@ -20,7 +20,7 @@ import { registerVisitRoutes } from './routes/visits.js';
 import type { WriteRateLimit } from './rate-limit.js';
 import { shortUrlBuilder } from './short-url.js';
 import type { VisitsApi } from './visits-api.js';
-import { guardWrites, writeCheck } from './write-guard.js';
+import { guardWrites, insufficientStorage, writeCheck, type DiskSpaceProblem } from './write-guard.js';
 import { accessLogger } from './access-log.js';
 import { hotRoutes } from './hot-routes.js';
 import { missingHostAnswer } from './client-error.js';
@@ -53,6 +53,8 @@ export interface HttpAppOptions {
   blockedHosts?: readonly string[];
   /** Per-client token bucket on writes (429 rate_limited); none by default. */
   writeRateLimit?: WriteRateLimit;
+  /** When it says why, writes and visit batches answer 507 insufficient_storage; reads go on. */
+  diskSpaceProblem?: DiskSpaceProblem;
 }
 
 /** The abuse limits a node passes through from its flags. */
@@ -88,7 +90,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const shortUrlOf = shortUrlBuilder(options.publicUrl);
   const track = (options.requestLogging ?? true) ? accessLogger(logger) : undefined;
   const observe = options.metricsRegistry ? httpMetrics(options.metricsRegistry) : undefined;
-  const checkWrite = writeCheck({ apiKey: options.apiKey, rateLimit: options.writeRateLimit });
+  const checkWrite = writeCheck({
+    apiKey: options.apiKey,
+    rateLimit: options.writeRateLimit,
+    diskSpaceProblem: options.diskSpaceProblem,
+  });
   const writeAccess = guardWrites(checkWrite);
   const shorten = shortenHandler({
     node,
@@ -138,7 +144,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   registerWebRoutes(app, { node, apiKeyRequired: options.apiKey !== undefined });
   const clusterAccess = requireClusterAccess(options.clusterToken);
   registerClusterRoutes(app, { node, maxBodyBytes, access: clusterAccess });
-  if (options.visits) registerVisitRoutes(app, { visits: options.visits, access: clusterAccess });
+  if (options.visits) {
+    const visitsAccess: RequestHandler = (req, res, next) =>
+      clusterAccess(req, res, (err?: unknown) => next(err ?? insufficientStorage(options.diskSpaceProblem)));
+    registerVisitRoutes(app, { visits: options.visits, access: visitsAccess });
+  }
   registerShortenRoutes(app, { shorten, maxBodyBytes, access: writeAccess });
   registerCodeRoutes(app, codeDeps);
 

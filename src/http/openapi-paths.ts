@@ -142,6 +142,7 @@ export const paths: Record<string, Json> = {
         '500': ref('responses', 'Internal'),
         '503': ref('responses', 'Unavailable'),
         '504': ref('responses', 'Timeout'),
+        '507': ref('responses', 'InsufficientStorage'),
       },
     },
     options: {
@@ -197,6 +198,7 @@ export const paths: Record<string, Json> = {
         '429': ref('responses', 'RateLimited'),
         '503': ref('responses', 'Unavailable'),
         '504': ref('responses', 'Timeout'),
+        '507': ref('responses', 'InsufficientStorage'),
       },
     },
   },
@@ -323,6 +325,7 @@ export const paths: Record<string, Json> = {
         '415': ref('responses', 'UnsupportedMediaType'),
         '503': ref('responses', 'Unavailable'),
         '504': ref('responses', 'Timeout'),
+        '507': ref('responses', 'InsufficientStorage'),
       },
     },
   },

@@ -286,6 +286,10 @@ export const responses: Record<string, Json> = {
     ['commit_timeout'],
   ),
   Internal: error('Something unexpected failed; it is logged on the node.', ['internal']),
+  InsufficientStorage: error(
+    "This node's disk is below its free-space floor (--min-free-bytes): it takes no writes until space is freed; reads go on.",
+    ['insufficient_storage'],
+  ),
   RateLimited: {
     description: 'Too many writes from this client (--write-rate-limit): wait Retry-After seconds.',
     headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },

@@ -1,6 +1,6 @@
 // What every write route (POST /shorten, DELETE /api/urls/:code) runs before its handler: the API
-// key check, then the per-client rate limit. In that order, so that with API keys only clients
-// holding the key spend tokens, and a refused write never has its body parsed.
+// key check, then the per-client rate limit, then the free disk space. In that order, so that with
+// API keys only clients holding the key spend tokens, and a refused write never has its body parsed.
 // The check is a plain function of the request, so the hot routes run the very same one.
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
@@ -11,7 +11,26 @@ import { clientKey, TokenBuckets, type WriteRateLimit } from './rate-limit.js';
 /** The error that refuses this write, or undefined when it may go on. */
 export type WriteCheck = (req: IncomingMessage) => HttpError | undefined;
 
-export function writeCheck(options: { apiKey?: string; rateLimit?: WriteRateLimit }): WriteCheck {
+/** Why this node takes no writes now (its disk is nearly full), or undefined. */
+export type DiskSpaceProblem = () => string | undefined;
+
+export function insufficientStorage(problem: DiskSpaceProblem | undefined): HttpError | undefined {
+  const message = problem?.();
+  return message === undefined ? undefined : new HttpError(507, 'insufficient_storage', message);
+}
+
+export function writeCheck(options: {
+  apiKey?: string;
+  rateLimit?: WriteRateLimit;
+  diskSpaceProblem?: DiskSpaceProblem;
+}): WriteCheck {
+  const access = accessCheck(options);
+  const { diskSpaceProblem } = options;
+  if (diskSpaceProblem === undefined) return access;
+  return (req) => access(req) ?? insufficientStorage(diskSpaceProblem);
+}
+
+function accessCheck(options: { apiKey?: string; rateLimit?: WriteRateLimit }): WriteCheck {
   const { apiKey } = options;
   if (options.rateLimit === undefined) return (req) => apiKeyError(req, apiKey);
   const buckets = new TokenBuckets(options.rateLimit);

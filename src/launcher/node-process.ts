@@ -24,6 +24,8 @@ export interface NodeProcessSpec {
   /** Flags for the Node.js runtime itself, before the entry point, e.g. ['--cpu-prof']. */
   execArgv?: string[];
   env?: NodeJS.ProcessEnv;
+  /** A command that runs the node (and execs it, keeping the PID), e.g. ['prlimit', '--nofile=1024', '--']. */
+  wrapper?: string[];
 }
 
 export interface StatusSnapshot {
@@ -101,7 +103,8 @@ export class NodeProcess {
       ...(s.extraArgs ?? []),
     ];
     this.lastExit = undefined;
-    const child = spawn(process.execPath, args, {
+    const [command, ...commandArgs] = [...(s.wrapper ?? []), process.execPath, ...args];
+    const child = spawn(command, commandArgs, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...s.env },
       // Its own process group: a Ctrl-C in the terminal reaches only the launcher, which then

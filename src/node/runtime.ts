@@ -581,20 +581,31 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   }
 
   /**
+   * Compacts the log as far as the state machine is durable, whatever the thresholds and without
+   * the tail kept for lagging followers: the disk is running out, and a follower that falls
+   * behind can still be sent a snapshot. A no-op while a compaction runs or nothing is new.
+   */
+  compactNow(): void {
+    this.maybeCompact(true);
+  }
+
+  /**
    * Compacts the log once enough was applied since the last compaction: up to what the state
    * machine has durably (never beyond: a restart replays the log from there), minus a tail kept
    * for followers that are only a little behind.
    */
-  private maybeCompact(): void {
+  private maybeCompact(urgent = false): void {
     const policy = this.opts.compaction;
     if (!policy || !this.opts.snapshots || this.compacting || this.stopped) return;
     const since = this.applied - this.core.snapshotIndex;
     if (
+      !urgent &&
       since < policy.thresholdEntries + policy.catchUpEntries &&
       this.bytesSinceCompaction < policy.thresholdBytes
     )
       return;
-    const target = Math.min(this.opts.stateMachine.durableAppliedIndex, this.applied) - policy.catchUpEntries;
+    const keep = urgent ? 0 : policy.catchUpEntries;
+    const target = Math.min(this.opts.stateMachine.durableAppliedIndex, this.applied) - keep;
     if (target <= this.core.snapshotIndex) return;
     this.compacting = true;
     const started = performance.now();

@@ -110,7 +110,7 @@ export class FakeNode implements NodeApi, VisitsApi {
   }
 
   /** Backups stream these bytes. */
-  backupBytes = [Buffer.from('URLSNAP\x01'), Buffer.from('rest of a snapshot')];
+  backupBytes: Iterable<Uint8Array> = [Buffer.from('URLSNAP\x01'), Buffer.from('rest of a snapshot')];
   backupsClosed = 0;
 
   async backup(): Promise<{ index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void }> {
