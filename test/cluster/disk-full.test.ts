@@ -53,6 +53,7 @@ it.runIf(isRoot)(
     const [httpPort, raftPort] = await freePorts(2);
     node = new NodeProcess({
       id: 1,
+      bootstrap: true,
       host: HOST,
       httpPort,
       raftPort,

@@ -79,6 +79,7 @@ it('a slowloris flood neither exhausts file descriptors nor locks out clients; W
   const dataDir = join(dataRoot, 'node1');
   node = new NodeProcess({
     id: 1,
+    bootstrap: true,
     host: HOST,
     httpPort,
     raftPort,
