@@ -3,8 +3,9 @@
 // both append to one log and corrupt it. A LOCK file holding the owner's PID refuses the second
 // one. A LOCK left by a node that died (kill -9, power loss) names a process that no longer exists
 // (or one that is not a node: its PID was reused) and is taken over.
-import { openSync, readFileSync, closeSync, writeSync, unlinkSync, mkdirSync } from 'node:fs';
+import { openSync, readFileSync, closeSync, writeSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { mkdirDurable } from '../../common/sync-directory.js';
 
 export class DataDirInUseError extends Error {
   constructor(dir: string, pid: number) {
@@ -22,7 +23,7 @@ const heldHere = new Set<string>();
 /** Takes the lock of `dir` (created if missing); returns the function that releases it. */
 export function lockDataDir(dir: string): () => void {
   const absolute = resolve(dir);
-  mkdirSync(absolute, { recursive: true });
+  mkdirDurable(absolute);
   const file = join(absolute, 'LOCK');
   if (heldHere.has(absolute)) throw new DataDirInUseError(absolute, process.pid);
   // Two attempts: the second after removing a stale LOCK (a racing starter may win it).

@@ -1,8 +1,8 @@
 // One LMDB environment per node directory, for the node's identity and membership and the URL store
 // (its data and its applied index written in one transaction). The Raft log is in the WAL beside it.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
+import { mkdirDurable, syncDirectorySync } from '../../common/sync-directory.js';
 
 /**
  * Opens (creating if needed) the node's LMDB environment at `<dataDir>/db`.
@@ -16,8 +16,8 @@ import { open, type RootDatabase } from 'lmdb';
  */
 export function openNodeDatabase(dataDir: string): RootDatabase {
   const path = join(dataDir, 'db');
-  mkdirSync(path, { recursive: true });
-  return open({
+  mkdirDurable(path);
+  const db = open({
     path,
     // lmdb-js turns overlappingSync on by default off Windows. Then a write promise resolves when
     // the transaction is *committed* (visible), and the fsync happens later, signalled only by
@@ -48,4 +48,8 @@ export function openNodeDatabase(dataDir: string): RootDatabase {
     // Writemap lets a stray pointer write into the database file; not worth the small gain.
     useWritemap: false,
   });
+  // LMDB creates data.mdb and lock.mdb on a first start but never syncs their directory: the
+  // data it fsyncs later would sit in files whose names a power cut could take away.
+  syncDirectorySync(path);
+  return db;
 }

@@ -6,10 +6,10 @@
 // A received file is kept until its contents are durable in LMDB, so that a crash between the
 // WAL recording the snapshot and LMDB installing it can finish the install at the next start.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDirectory } from '../../common/sync-directory.js';
+import { mkdirDurable, syncDirectory } from '../../common/sync-directory.js';
 import type { SnapshotHeader, SnapshotMember } from './format.js';
 import { SnapshotParser } from './parser.js';
 import type { UrlStore } from '../url-store.js';
@@ -47,7 +47,7 @@ export class SnapshotFiles {
     private readonly store: UrlStore,
     private readonly clusterId: string,
   ) {
-    mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir);
     // A transfer cut by a crash: never acknowledged to the leader, which will send it again.
     for (const name of readdirSync(dir)) {
       if (name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });

@@ -15,9 +15,9 @@
 // Each new segment starts with the current hard state and snapshot records, so deleting older
 // segments never loses them.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Entry, HardState, SnapshotMeta } from '../../../raft/types.js';
 import { LogIndex } from './log-index.js';
@@ -28,7 +28,7 @@ import {
   frameRecords,
   type EncodedPayload,
 } from './record-format.js';
-import { syncDirectory } from '../../../common/sync-directory.js';
+import { mkdirDurable, syncDirectory } from '../../../common/sync-directory.js';
 import { Replay, type ReplayedLog } from './replay.js';
 import { WalCorruptionError, WalUnusableError } from './wal-errors.js';
 
@@ -94,8 +94,7 @@ export class WalLogStore {
     }
     const logger = options.logger ?? pino({ base: { component: 'wal' } });
     dir = resolve(dir);
-    const created = await mkdir(dir, { recursive: true });
-    if (created !== undefined) await syncDirectory(dirname(created));
+    mkdirDurable(dir);
 
     const seqs = await listSegments(dir);
     const replay = new Replay();

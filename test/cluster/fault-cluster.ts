@@ -1,0 +1,74 @@
+// A three-node cluster whose data dirs each sit on their own fault filesystem, for the power-loss
+// and disk-fault tests: cut power on any set of nodes (SIGKILL, then lose whatever their disks had
+// not made durable), restart them, and always unmount and clean up, even when a test fails.
+import { join } from 'node:path';
+import { FaultFs, faultFsUnavailable } from '../../src/launcher/fault-fs.js';
+import type { LossReport } from '../../src/launcher/fault-fs.js';
+import { HOST, freePorts, printLogTails, removeDir, tempDataRoot, type TestCluster } from './helpers.js';
+import { LocalCluster } from '../../src/launcher/local-cluster.js';
+import { NodeProcess } from '../../src/launcher/node-process.js';
+
+export { faultFsUnavailable };
+
+export interface FaultCluster extends TestCluster {
+  /** Node i's filesystem (1-based). */
+  fs(id: number): FaultFs;
+  /** SIGKILLs the given nodes at once, then drops what their disks had not made durable. */
+  powerCut(ids?: number[]): Promise<LossReport[]>;
+}
+
+export async function startFaultCluster(
+  label: string,
+  extraArgs: string[] = [],
+  timeoutMs = 60_000,
+): Promise<FaultCluster> {
+  const size = 3;
+  const ports = await freePorts(2 * size);
+  const dataRoot = tempDataRoot(label);
+  const filesystems: FaultFs[] = [];
+  const cluster = new LocalCluster({
+    size,
+    host: HOST,
+    httpPorts: ports.slice(0, size),
+    raftPorts: ports.slice(size),
+    dataRoot,
+    extraArgs,
+  });
+  const fc: FaultCluster = {
+    cluster,
+    dataRoot,
+    node: (id) => cluster.node(id),
+    fs: (id) => filesystems[id - 1],
+    restart(id) {
+      const old = cluster.node(id);
+      if (old.running) throw new Error(`node ${id} is still running`);
+      const fresh = new NodeProcess({ ...old.spec, join: undefined });
+      cluster.nodes[id - 1] = fresh;
+      fresh.start();
+      return fresh;
+    },
+    async powerCut(ids = [1, 2, 3]) {
+      await Promise.all(ids.map((id) => cluster.node(id).kill()));
+      return Promise.all(ids.map((id) => filesystems[id - 1].lose()));
+    },
+    async destroy() {
+      await cluster.killAll();
+      for (const fs of filesystems) await fs.unmount();
+      removeDir(dataRoot);
+    },
+  };
+  try {
+    // Each node's data dir is a mountpoint of its own: its disk, cut and slowed alone.
+    for (let i = 1; i <= size; i++) {
+      filesystems.push(
+        await FaultFs.mount({ label: `${label}-fs${i}`, mountpoint: join(dataRoot, `node${i}`) }),
+      );
+    }
+    await cluster.start(timeoutMs);
+  } catch (err) {
+    printLogTails(dataRoot, `cluster ${label} did not start`);
+    await fc.destroy();
+    throw err;
+  }
+  return fc;
+}
