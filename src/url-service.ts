@@ -20,7 +20,7 @@ import {
   type UrlRecord,
 } from './http/node-api.js';
 import type { VisitBatchOutcome, VisitsApi, VisitSummary } from './http/visits-api.js';
-import { NotMemberError, ProposalDroppedError, RuntimeStoppedError } from './node/errors.js';
+import { DiskFullError, NotMemberError, ProposalDroppedError, RuntimeStoppedError } from './node/errors.js';
 import type { RaftRuntime } from './node/runtime.js';
 import { DeadlineError } from './node/waiters.js';
 import { NotLeaderError as RaftNotLeaderError, ProposalRejectedError, Role } from './raft/index.js';
@@ -426,6 +426,7 @@ export class UrlService implements NodeApi, VisitsApi {
       if (err instanceof ProposalDroppedError) throw new UnavailableError(err.message);
       if (err instanceof RuntimeStoppedError) throw new UnavailableError(err.message);
       if (err instanceof NotMemberError) throw new UnavailableError(err.message);
+      if (err instanceof DiskFullError) throw new UnavailableError(err.message);
       if (err instanceof ProposalRejectedError)
         throw new ConflictError('membership_change_in_progress', err.message);
       throw err;

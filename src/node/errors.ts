@@ -23,3 +23,13 @@ export class NotMemberError extends Error {
     this.name = 'NotMemberError';
   }
 }
+
+/** The disk holding this node's log is full: it takes no writes until there is space again. */
+export class DiskFullError extends Error {
+  constructor() {
+    super(
+      "this node's disk is full: it takes no writes until space is freed (reads go on); the write was not made",
+    );
+    this.name = 'DiskFullError';
+  }
+}

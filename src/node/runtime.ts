@@ -28,10 +28,10 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../raft/index.js';
-import { NotMemberError, ProposalDroppedError, RuntimeStoppedError } from './errors.js';
+import { DiskFullError, NotMemberError, ProposalDroppedError, RuntimeStoppedError } from './errors.js';
 import { decodeMemberContext, encodeMemberContext, inConf, MemberDirectory } from './members.js';
 import { RaftMetrics } from './metrics.js';
-import type { Member, NodeMetaStore } from './storage/index.js';
+import { WalDiskFullError, type Member, type NodeMetaStore } from './storage/index.js';
 import { Waiters } from './waiters.js';
 
 export interface StateMachine<R> {
@@ -202,6 +202,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   private membershipDone: Promise<void> = Promise.resolve();
   private stopped = false;
   private failed = false;
+  /** The last durable write of the log found the disk full; it is being retried. */
+  private diskFull = false;
   /** Snapshot transfers to followers in progress, by follower id. */
   private readonly snapshotTransfers = new Map<number, AbortController>();
   /** A snapshot received from the leader, stored, waiting for the core to hand it out. */
@@ -268,6 +270,8 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
   /** Proposes a command; resolves with the state machine's result once applied here. */
   propose(data: Uint8Array): Promise<R | undefined> {
     if (this.stopped) return Promise.reject(new RuntimeStoppedError());
+    // It could not be made durable here; answering at once beats a commit timeout.
+    if (this.diskFull) return Promise.reject(new DiskFullError());
     const ticket = this.core.propose(data);
     this.metrics?.proposals.inc();
     return this.awaitTicket(ticket.index, ticket.term);
@@ -617,7 +621,13 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
         this.metrics?.compactions.inc();
         this.log.info({ index: target, ms: Math.round(performance.now() - started) }, 'compacted the log');
       },
-      (err: unknown) => this.fail(err),
+      (err: unknown) => {
+        // A full disk only postpones compaction: the log keeps its entries, and the next try
+        // records a newer snapshot.
+        if (!(err instanceof WalDiskFullError)) return this.fail(err);
+        this.compacting = false;
+        this.log.warn({ index: target }, 'cannot compact the log now: the disk is full');
+      },
     );
   }
 
@@ -696,10 +706,32 @@ export class RaftRuntime<R> extends EventEmitter<RuntimeEvents> {
 
   private async persist(rd: { hardState?: HardState; entries: Entry[] }): Promise<void> {
     const started = performance.now();
-    await this.opts.logStore.save(rd.hardState, rd.entries);
+    await this.saveRetryingWhileDiskFull(rd);
     this.metrics?.fsyncLatency.observe((performance.now() - started) / 1000);
     for (const e of rd.entries) this.bytesSinceCompaction += e.data.byteLength;
     if (rd.entries.length > 0) this.metrics?.persistBatchSize.observe(rd.entries.length);
+  }
+
+  /**
+   * A full disk is not a broken one: the log cut the partial write, so the same save is retried
+   * (backing off up to a second) until it fits. Meanwhile this Ready is not acknowledged to the
+   * core, so nothing that depends on it is sent or applied, and new proposals are refused.
+   */
+  private async saveRetryingWhileDiskFull(rd: { hardState?: HardState; entries: Entry[] }): Promise<void> {
+    for (let waitMs = 50; ; waitMs = Math.min(waitMs * 2, 1_000)) {
+      try {
+        await this.opts.logStore.save(rd.hardState, rd.entries);
+        break;
+      } catch (err) {
+        if (!(err instanceof WalDiskFullError) || this.stopped) throw err;
+        if (!this.diskFull)
+          this.log.warn({ err: err.message }, 'disk full: writes are refused until there is space');
+        this.diskFull = true;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+    if (this.diskFull) this.log.info('disk space is back: writes resume');
+    this.diskFull = false;
   }
 
   /** The node cannot go on safely (its disk or its state machine failed). */

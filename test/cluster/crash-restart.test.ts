@@ -2,7 +2,7 @@
 // three on their data dirs: every write that was acknowledged (201/200) before the crash is there,
 // and every node answers the same Location for the same code.
 import { describe, expect, it } from 'vitest';
-import { mapLimit, request, resolveCode, shorten, useSharedCluster, waitFor } from './helpers.js';
+import { expectEveryAckOnEveryNode, request, shorten, useSharedCluster, waitFor } from './helpers.js';
 
 const tc = useSharedCluster('crash');
 
@@ -70,18 +70,7 @@ describe('kill -9 of every node and a restart', () => {
     const newLeader = tc.node(st.id);
 
     // Every acknowledged write resolves to its URL on every node.
-    for (const node of tc.cluster.nodes) {
-      const wrong: string[] = [];
-      await mapLimit(acks, 16, async ({ url, code }) => {
-        const r = await resolveCode(node.url, code);
-        if (r.status !== 302 || r.location !== url)
-          wrong.push(`${code} → ${r.status} ${r.location} (want ${url})`);
-      });
-      expect(
-        wrong,
-        `node ${node.spec.id}: ${wrong.length} of ${acks.length} acknowledged writes are wrong`,
-      ).toEqual([]);
-    }
+    await expectEveryAckOnEveryNode(tc.cluster.nodes, acks);
 
     // The metadata agrees across nodes (a sample), and the acknowledged URLs keep their codes.
     for (const { url, code } of acks.slice(0, 40)) {

@@ -2,19 +2,58 @@
 // and disk-fault tests: cut power on any set of nodes (SIGKILL, then lose whatever their disks had
 // not made durable), restart them, and always unmount and clean up, even when a test fails.
 import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
 import { FaultFs, faultFsUnavailable } from '../../src/launcher/fault-fs.js';
 import type { LossReport } from '../../src/launcher/fault-fs.js';
-import { HOST, freePorts, printLogTails, removeDir, tempDataRoot, type TestCluster } from './helpers.js';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
 import { NodeProcess } from '../../src/launcher/node-process.js';
-
-export { faultFsUnavailable };
+import {
+  HOST,
+  expectEveryAckOnEveryNode,
+  freePorts,
+  printLogTails,
+  removeDir,
+  tempDataRoot,
+  type TestCluster,
+} from './helpers.js';
+import type { Ack } from './write-load.js';
 
 export interface FaultCluster extends TestCluster {
   /** Node i's filesystem (1-based). */
   fs(id: number): FaultFs;
   /** SIGKILLs the given nodes at once, then drops what their disks had not made durable. */
   powerCut(ids?: number[]): Promise<LossReport[]>;
+}
+
+const unavailable = await faultFsUnavailable();
+
+/** A describe block that runs only where a FUSE filesystem can be mounted, and says why not. */
+export function describeOnFaultFs(title: string, body: () => void): void {
+  describe.skipIf(unavailable !== undefined)(
+    `${title}${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+    body,
+  );
+}
+
+/**
+ * One fault cluster for the tests of a describe block: started before them, killed, unmounted and
+ * removed after them, its node logs printed when a test fails. Call it inside the block.
+ */
+export function useFaultCluster(label: string, extraArgs: string[] = []): () => FaultCluster {
+  let current: FaultCluster | undefined;
+  beforeAll(async () => {
+    current = await startFaultCluster(label, extraArgs);
+  }, 90_000);
+  afterAll(async () => {
+    await current?.destroy();
+  });
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => current && printLogTails(current.dataRoot, `${label} test failed`));
+  });
+  return () => {
+    if (!current) throw new Error(`the ${label} cluster is not started`);
+    return current;
+  };
 }
 
 export async function startFaultCluster(
@@ -60,9 +99,8 @@ export async function startFaultCluster(
   try {
     // Each node's data dir is a mountpoint of its own: its disk, cut and slowed alone.
     for (let i = 1; i <= size; i++) {
-      filesystems.push(
-        await FaultFs.mount({ label: `${label}-fs${i}`, mountpoint: join(dataRoot, `node${i}`) }),
-      );
+      const mountpoint = join(dataRoot, `node${i}`);
+      filesystems.push(await FaultFs.mount({ label: `${label}-fs${i}`, mountpoint }));
     }
     await cluster.start(timeoutMs);
   } catch (err) {
@@ -71,4 +109,9 @@ export async function startFaultCluster(
     throw err;
   }
   return fc;
+}
+
+/** Every acknowledged write resolves to its URL on every node. */
+export function expectAllPresent(c: FaultCluster, acks: Ack[]): Promise<void> {
+  return expectEveryAckOnEveryNode(c.cluster.nodes, acks);
 }

@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
 import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
 import { isEmptyDataDir } from '../../src/node/start-mode.js';
@@ -253,6 +253,25 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw err;
+  }
+}
+
+/** Every acknowledged write resolves (302) to its URL on every one of `nodes`. */
+export async function expectEveryAckOnEveryNode(
+  nodes: NodeProcess[],
+  acks: ReadonlyArray<{ url: string; code: string }>,
+): Promise<void> {
+  for (const node of nodes) {
+    const wrong: string[] = [];
+    await mapLimit([...acks], 16, async ({ url, code }) => {
+      const r = await resolveCode(node.url, code);
+      if (r.status !== 302 || r.location !== url)
+        wrong.push(`${code} → ${r.status} ${r.location} (want ${url})`);
+    });
+    expect(
+      wrong,
+      `node ${node.spec.id}: ${wrong.length} of ${acks.length} acknowledged writes are wrong`,
+    ).toEqual([]);
   }
 }
 

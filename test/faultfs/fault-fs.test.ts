@@ -135,11 +135,14 @@ describe.skipIf(unavailable !== undefined)(
       await f.write(Buffer.alloc(80), 0, 80, 0);
       await expect(f.write(Buffer.alloc(40), 0, 40, 80)).rejects.toMatchObject({ code: 'ENOSPC' });
       await f.write(Buffer.alloc(40), 0, 40, 0); // overwriting needs no new space
+      await fs.setFaults({ spaceBytes: 0 });
+      await f.write(Buffer.alloc(40), 0, 40, 0);
+      await expect(writeFile(join(d, 'another'), 'x')).rejects.toMatchObject({ code: 'ENOSPC' });
       await fs.setFaults({});
       await f.write(Buffer.alloc(40), 0, 40, 80);
       await f.close();
       expect((await readFile(join(d, 'full'))).length).toBe(120);
-      expect((await fs.stats()).enospc).toBe(1);
+      expect((await fs.stats()).enospc).toBe(2);
     });
 
     it('delays fsync by the fixed latency it is given', async () => {

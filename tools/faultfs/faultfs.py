@@ -378,7 +378,7 @@ class FaultFS(Operations):
             real = self.real(path)
             existed = os.path.lexists(real)
             if not existed:
-                self.check_space(path, 0)
+                self.check_space(path, 0, creating=True)
             elif fi.flags & os.O_EXCL:
                 raise FuseOSError(errno.EEXIST)
             if existed and fi.flags & os.O_TRUNC:
@@ -400,11 +400,12 @@ class FaultFS(Operations):
     def read(self, path, size, offset, fi):
         return os.pread(fi.fh, size, offset)
 
-    def check_space(self, path, growth):
+    def check_space(self, path, growth, creating=False):
+        """A full disk refuses new blocks and new files; overwriting what is allocated still works."""
         budget = self.faults.space_bytes
         if budget is None or not self.faults.applies(path):
             return
-        if growth > budget or (growth == 0 and budget <= 0):
+        if growth > budget or (creating and budget <= 0):
             self.stats['enospc'] += 1
             raise FuseOSError(errno.ENOSPC)
         self.faults.space_bytes = budget - growth

@@ -7,6 +7,7 @@ export {
   WalLogStore,
   WalCorruptionError,
   WalUnusableError,
+  WalDiskFullError,
   type WalOptions,
   type LoadedWalState,
   type WalDefect,

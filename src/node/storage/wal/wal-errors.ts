@@ -56,3 +56,16 @@ export class WalUnusableError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A write of the log found the disk full (ENOSPC). Unlike other failures it leaves the log usable:
+ * whatever part of the write reached the file was cut off again, so the log ends at its last whole
+ * record, and the same save can be retried once there is space.
+ */
+export class WalDiskFullError extends Error {
+  override readonly name = 'WalDiskFullError';
+
+  constructor(dir: string, options?: { cause?: unknown }) {
+    super(`the disk holding the write-ahead log in ${dir} is full`, options);
+  }
+}

@@ -30,7 +30,7 @@ import {
 } from './record-format.js';
 import { mkdirDurable, syncDirectory } from '../../../common/sync-directory.js';
 import { Replay, type ReplayedLog } from './replay.js';
-import { WalCorruptionError, WalUnusableError } from './wal-errors.js';
+import { WalCorruptionError, WalDiskFullError, WalUnusableError } from './wal-errors.js';
 
 export interface WalOptions {
   /** A segment is closed and a new one started once it holds this many bytes. Default 64 MiB. */
@@ -263,8 +263,9 @@ export class WalLogStore {
       try {
         await operation();
       } catch (err) {
-        // A RangeError is a refused argument: nothing was written. Anything else is I/O.
-        if (!(err instanceof RangeError)) {
+        // A RangeError is a refused argument: nothing was written. A full disk left nothing behind
+        // either (see append). Anything else is I/O, after which the file cannot be trusted.
+        if (!(err instanceof RangeError) && !(err instanceof WalDiskFullError)) {
           this.failure = new WalUnusableError(`write-ahead log in ${this.dir} failed; restart the node`, {
             cause: err,
           });
@@ -302,7 +303,16 @@ export class WalLogStore {
   /** Writes `buffer` at the end of the active segment, rotating first if it is full. */
   private async append(buffer: Buffer): Promise<void> {
     if (this.position >= this.segmentBytes) await this.rotate();
-    await writeFully(this.active, buffer, this.position);
+    try {
+      await writeFully(this.active, buffer, this.position);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      // Cut what part of the record reached the file (a shorter file needs no new space), so the
+      // log ends at its last whole record and the caller may retry the same write later. If even
+      // that fails, the error is an I/O failure like any other.
+      await this.active.truncate(this.position);
+      throw new WalDiskFullError(this.dir, { cause: err });
+    }
     this.position += buffer.length;
   }
 
