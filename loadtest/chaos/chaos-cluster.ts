@@ -8,8 +8,9 @@
 // may still address (a removed node keeps answering until it is stopped: clients learn late).
 // A node added under a new id gets its own ports and its own proxy; one re-added under its old id
 // reuses them, on a wiped data dir.
-import { appendFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { FaultFs } from '../../src/launcher/fault-fs.js';
 import { freePorts } from '../../src/launcher/free-ports.js';
 import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
 import { resumeAllPaused } from '../faults/pauser.js';
@@ -23,6 +24,8 @@ export interface ChaosClusterOptions {
   dataRoot: string;
   nodeArgs?: string[];
   rand?: () => number;
+  /** Put each node's data dir on a fault filesystem of its own (for the disk fault kinds). */
+  faultDisks?: boolean;
 }
 
 export class ChaosCluster implements NodeDirectory {
@@ -38,6 +41,8 @@ export class ChaosCluster implements NodeDirectory {
   /** The intended members, in id order. */
   private members: number[] = [];
   private maxId: number;
+  /** Each node's fault filesystem, by id (with faultDisks). */
+  private readonly disks = new Map<number, FaultFs>();
   private exitHandler: (() => void) | undefined;
 
   private constructor(
@@ -78,12 +83,16 @@ export class ChaosCluster implements NodeDirectory {
     joinUrl: string | undefined,
   ): Promise<NodeProcess> {
     await this.proxies.add(id, proxyPort, raftPort);
+    const dataDir = join(this.options.dataRoot, `node${id}`);
+    if (this.options.faultDisks) {
+      this.disks.set(id, await FaultFs.mount({ label: `chaos-disk${id}`, mountpoint: dataDir }));
+    }
     return new NodeProcess({
       id,
       host: HOST,
       httpPort,
       raftPort,
-      dataDir: join(this.options.dataRoot, `node${id}`),
+      dataDir,
       logFile: join(this.options.dataRoot, `node${id}.log`),
       join: joinUrl,
       extraArgs: [
@@ -187,7 +196,7 @@ export class ChaosCluster implements NodeDirectory {
     if (old) {
       if (old.running) throw new Error(`node ${id} is still running`);
       if (this.members.includes(id)) throw new Error(`node ${id} is still a member`);
-      rmSync(old.spec.dataDir, { recursive: true, force: true });
+      await this.wipe(id, old.spec.dataDir);
       n = new NodeProcess({ ...old.spec, join: joinUrl });
     } else {
       const [httpPort, raftPort, proxyPort] = await freePorts(3);
@@ -202,6 +211,21 @@ export class ChaosCluster implements NodeDirectory {
     this.procs.set(id, n);
     this.launch(n);
     return n;
+  }
+
+  /** Empties a data dir (a mountpoint stays, and its emptiness is made durable). */
+  private async wipe(id: number, dataDir: string): Promise<void> {
+    const disk = this.disks.get(id);
+    if (!disk) return rmSync(dataDir, { recursive: true, force: true });
+    for (const name of readdirSync(dataDir)) rmSync(join(dataDir, name), { recursive: true, force: true });
+    await disk.syncAll();
+  }
+
+  /** Node `id`'s fault filesystem (only with faultDisks). */
+  disk(id: number): FaultFs {
+    const d = this.disks.get(id);
+    if (!d) throw new Error(`node ${id} has no fault filesystem (faultDisks is off)`);
+    return d;
   }
 
   /** Forgets a removed node whose process has stopped: clients no longer address it. */
@@ -291,6 +315,7 @@ export class ChaosCluster implements NodeDirectory {
     const all = [...new Set([...this.started, ...this.procs.values(), ...this.retired.values()])];
     await Promise.all(all.map((n) => n.stop(graceMs).catch(() => n.kill())));
     this.killAllSync();
+    for (const disk of this.disks.values()) await disk.unmount();
     await this.proxies.close();
     if (this.exitHandler) process.off('exit', this.exitHandler);
   }

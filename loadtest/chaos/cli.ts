@@ -6,14 +6,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FAULT_KINDS, type FaultKind } from './nemesis.js';
+import { ALL_FAULT_KINDS, FAULT_KINDS, type FaultKind } from './nemesis.js';
 import { formatSummary, renderHtml } from './report.js';
 import { runChaos, type PlantedBug } from './runner.js';
 
 const USAGE = `usage: node dist/loadtest/chaos/cli.js [options]
   --nodes N          cluster size (default 3)
   --duration S       seconds under faults (default 60)
-  --faults LIST      comma-separated: ${FAULT_KINDS.join(',')} (default: all)
+  --faults LIST      comma-separated: ${ALL_FAULT_KINDS.join(',')}
+                     (default: ${FAULT_KINDS.join(',')}; the disk kinds need FUSE)
   --seed N           seed of the nemesis and the clients (default: random, printed)
   --clients N        concurrent clients (default 6)
   --out DIR          where the summary, timeline, history and logs go (default chaos-results)
@@ -57,7 +58,7 @@ const faults = values.faults
   .map((f) => f.trim())
   .filter(Boolean);
 for (const f of faults)
-  if (!(FAULT_KINDS as readonly string[]).includes(f)) fail(`unknown fault kind "${f}"`);
+  if (!(ALL_FAULT_KINDS as readonly string[]).includes(f)) fail(`unknown fault kind "${f}"`);
 const bugs = (values.bug ?? []) as PlantedBug[];
 for (const b of bugs) if (b !== 'stale-reads' && b !== 'ack-before-commit') fail(`unknown bug "${b}"`);
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : int(values.seed, '--seed', 0);

@@ -8,11 +8,19 @@
 //              or added delay with jitter; 'stall' (packets dropped, TCP holds the data) or 'reset';
 //   membership: remove the leader or a follower through the HTTP API and add it (or a fresh node)
 //              back, or add a fresh node first and then remove one (membership.ts).
+// With each node's data dir on a fault filesystem (src/launcher/fault-fs.ts), also:
+//   powerloss:  SIGKILL the leader, a follower or every node, and drop what their disks had not
+//               made durable; start them again after a while;
+//   slow-disk:  fsync spikes of 100-500 ms on the leader or a follower for a while;
+//   disk-full:  the leader's or a follower's disk refuses to grow for a while;
+//   disk-error: fsync fails (EIO) on the leader or a follower: the node stops; its disk then loses
+//               what it had not synced, and it starts again on what is left.
 // Faults target the current members: membership faults change which nodes those are.
 // Kinds are dealt in rounds: every enabled kind once per round, in a seeded shuffled order, so even
 // a short run goes through each kind (and a long one has them in equal numbers). A membership
 // fault is not started in the last seconds: the run's end cuts its hold short, not its join, which
 // would keep the run going.
+import type { FaultSpec } from '../../src/launcher/fault-fs.js';
 import { DutyCyclePauser } from '../faults/pauser.js';
 import type { ChaosCluster } from './chaos-cluster.js';
 import { MembershipPlanner, membershipFault } from './membership.js';
@@ -21,7 +29,10 @@ import type { LinkRule } from './proxy.js';
 import type { Rng } from './rng.js';
 
 export const FAULT_KINDS = ['kill', 'restart', 'pause', 'partition', 'membership'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/** Kinds that need the fault filesystem (not in the default set: they need FUSE). */
+export const DISK_FAULT_KINDS = ['powerloss', 'slow-disk', 'disk-full', 'disk-error'] as const;
+export const ALL_FAULT_KINDS = [...FAULT_KINDS, ...DISK_FAULT_KINDS] as const;
+export type FaultKind = (typeof ALL_FAULT_KINDS)[number];
 
 /** A membership fault takes a few seconds (a removal, a process start, a join, a promotion). */
 const MEMBERSHIP_LEAD_MS = 5_000;
@@ -200,6 +211,44 @@ export function startNemesis(o: NemesisOptions): NemesisHandle {
     }
   };
 
+  const powerloss = async (rec: FaultRecord): Promise<void> => {
+    const all = rng.chance(0.3);
+    const ids = all ? c.ids.filter((id) => c.node(id).running) : [(await target()).id];
+    rec.nodes = ids;
+    rec.label = all ? `power loss of every node` : `power loss of node ${ids[0]}`;
+    rec.startMs = o.now();
+    await Promise.all(ids.map((id) => c.node(id).kill()));
+    const lost = await Promise.all(ids.map((id) => c.disk(id).lose()));
+    rec.note = `undone: ${lost.map((l) => `${l.bytesUndone}B/${l.opsUndone}ops`).join(' ')}`;
+    await hold();
+    for (const id of ids) c.restart(id);
+  };
+
+  /** Sets `spec` on one node's disk for the fault's hold, then clears it. */
+  const diskFault = async (rec: FaultRecord, what: string, spec: FaultSpec): Promise<number> => {
+    const t = await target();
+    rec.nodes = [t.id];
+    rec.label = `${what} on ${t.role} node ${t.id}`;
+    rec.startMs = o.now();
+    await c.disk(t.id).setFaults(spec);
+    try {
+      await hold();
+    } finally {
+      await c.disk(t.id).setFaults({});
+    }
+    return t.id;
+  };
+
+  const diskError = async (rec: FaultRecord): Promise<void> => {
+    const id = await diskFault(rec, 'fsync EIO', { fsyncError: 'EIO' });
+    const n = c.node(id);
+    // The node stops on its next durable write; if it has not yet, it is stopped like one that had.
+    rec.note = n.running ? 'still running at the end (no durable write came)' : `exited ${n.lastExit?.code}`;
+    await n.kill();
+    await c.disk(id).lose();
+    c.restart(id);
+  };
+
   const run = async (): Promise<void> => {
     let round: FaultKind[] = [];
     while (!o.signal.aborted) {
@@ -217,6 +266,13 @@ export function startNemesis(o: NemesisOptions): NemesisHandle {
         else if (kind === 'restart') await restart(rec);
         else if (kind === 'pause') await pause(rec);
         else if (kind === 'partition') await partition(rec);
+        else if (kind === 'powerloss') await powerloss(rec);
+        else if (kind === 'slow-disk')
+          await diskFault(rec, 'fsync spikes 100-500ms', {
+            fsyncDelay: { spikeMs: [100, 500], spikeProbability: 0.3 },
+          });
+        else if (kind === 'disk-full') await diskFault(rec, 'disk full', { spaceBytes: 0 });
+        else if (kind === 'disk-error') await diskError(rec);
         else
           await membershipFault({ cluster: c, rng, now: o.now, hold, signal: o.signal }, rec, planner.next());
       } catch (err) {

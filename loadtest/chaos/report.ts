@@ -2,7 +2,7 @@
 // operation (one lane per client, final probes left out) and every fault.
 import { describeOp } from './checker.js';
 import type { Op } from './history.js';
-import { FAULT_KINDS } from './nemesis.js';
+import { ALL_FAULT_KINDS } from './nemesis.js';
 import type { ChaosResult } from './runner.js';
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
@@ -110,7 +110,7 @@ export function renderHtml(r: ChaosResult): string {
   const lane = 16;
   const clients = r.options.clients;
   const faultTop = 20;
-  const faultLanes = new Map<string, number>(FAULT_KINDS.map((k, i) => [k, i]));
+  const faultLanes = new Map<string, number>(ALL_FAULT_KINDS.map((k, i) => [k, i]));
   const opsTop = faultTop + faultLanes.size * lane + 20;
   const height = opsTop + clients * lane + 40;
   const parts: string[] = [];

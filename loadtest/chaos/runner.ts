@@ -12,7 +12,7 @@ import { checkHistory, type CheckReport, type Violation } from './checker.js';
 import { sleep } from '../sleep.js';
 import { classifyCreate, classifyRead, startWorkload } from './clients.js';
 import { History, historyToJson, type CreateOp, type Op, type ReadOp } from './history.js';
-import { startNemesis, type FaultKind, type FaultRecord } from './nemesis.js';
+import { DISK_FAULT_KINDS, startNemesis, type FaultKind, type FaultRecord } from './nemesis.js';
 import { Rng } from './rng.js';
 
 export type PlantedBug = 'stale-reads' | 'ack-before-commit';
@@ -99,6 +99,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       dataRoot,
       rand: () => rng.next(),
       nodeArgs: ['--no-request-log', ...(o.nodeArgs ?? [])],
+      faultDisks: o.faults.some((k) => (DISK_FAULT_KINDS as readonly string[]).includes(k)),
     });
     log(
       `chaos: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000}s, faults ${o.faults.join(',')}, data in ${dataRoot}`,

@@ -145,6 +145,11 @@ export class FaultFs {
     await this.control({ cmd: 'faults', faults: spec });
   }
 
+  /** Makes everything durable as it is now (e.g. after an operator wiped a dir on purpose). */
+  async syncAll(): Promise<void> {
+    await this.control({ cmd: 'sync-all' });
+  }
+
   async stats(): Promise<FaultFsStats> {
     return (await this.control({ cmd: 'stats' })) as unknown as FaultFsStats;
   }
