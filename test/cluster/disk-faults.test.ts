@@ -82,19 +82,22 @@ describeOnFaultFs('failing and slow disks', () => {
     expect(leader.running, 'the leader keeps running on a full disk').toBe(true);
     // Reads are served on every node meanwhile.
     await expectAllPresent(c, acks);
-    // Space returns: writes go on, with no restart.
+    // Space returns: writes go on, with no restart. (With every disk full the followers could not
+    // answer the leader, so it may have stepped down meanwhile: write to whoever leads now.)
     for (const id of [1, 2, 3]) await c.fs(id).setFaults({});
+    const url = `https://example.com/full/${run}/after`;
     const resumed = await waitFor(
       'a write acknowledged after space returned',
       async () => {
-        const url = `https://example.com/full/${run}/after`;
-        const res = await shorten(leader.url, url, 10_000);
-        return res.status === 201 || res.status === 200 ? { url, code: res.body.code as string } : undefined;
+        const now = await c.cluster.leaderStatus();
+        if (!now) return undefined;
+        const res = await shorten(c.node(now.id).url, url, 10_000);
+        return res.status === 201 || res.status === 200 ? res.body.code : undefined;
       },
       60_000,
       200,
     );
-    acks.push({ ...resumed, status: 201, at: Date.now(), by: leader.url });
+    acks.push({ url, code: resumed as string, status: 201, at: Date.now(), by: 'leader' });
     for (const n of c.cluster.nodes) expect(n.running, `node ${n.spec.id} still runs`).toBe(true);
     // Nothing on disk was damaged: a power cut and a restart find every acknowledged write.
     await c.powerCut();
