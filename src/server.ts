@@ -38,6 +38,7 @@ import { decideStartMode, isEmptyDataDir, StartRefusedError } from './node/start
 import { DEFAULT_MIN_FREE_BYTES, DiskSpaceMonitor } from './node/disk-space.js';
 import { GrpcTransport } from './node/transport/grpc-transport.js';
 import { bootstrapState, type PersistedState } from './raft/index.js';
+import { isDecodableCommand } from './shortener/commands.js';
 import { SnapshotFiles } from './shortener/snapshot/snapshot-files.js';
 import { UrlStore, type ApplyOutcome } from './shortener/url-store.js';
 import { finishInterruptedInstall } from './snapshot-recovery.js';
@@ -89,6 +90,8 @@ export interface NodeConfig {
   compaction?: CompactionPolicy;
   /** Bytes per InstallSnapshot chunk (default 256 KiB). */
   snapshotChunkBytes?: number;
+  /** Largest snapshot accepted from a leader (default DEFAULT_SNAPSHOT_LIMITS.maxBytes). */
+  snapshotMaxBytes?: number;
   /** A backup file: an empty data dir starts a new one-node cluster holding its URLs. */
   restoreFrom?: string;
   /** Below this many free bytes on the data dir's file system, writes answer 507 (default 64 MiB; 0: off). */
@@ -252,12 +255,22 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     'loaded persisted state',
   );
 
-  const transport = new GrpcTransport({
+  const metricsRegistry = new Registry();
+  collectDefaultMetrics({ register: metricsRegistry });
+
+  const transport: GrpcTransport = new GrpcTransport({
     nodeId: config.nodeId,
     clusterId: identity.clusterId,
     listenAddr: config.raftAddr,
     // Only called once the server is started below, after `runtime` exists.
     onMessages: (messages) => runtime.deliver(messages),
+    peers: {
+      isMember: (id) => runtime.member(id) !== undefined,
+      leaderId: () => runtime.leaderId,
+    },
+    isValidCommand: isDecodableCommand,
+    metricsRegistry,
+    snapshotLimits: { maxBytes: config.snapshotMaxBytes },
     logger: log, // the transport tags its own lines (component: raft-transport)
     authToken: config.clusterToken,
     nodeUuid: identity.nodeUuid,
@@ -269,9 +282,6 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
         runtime.receiveSnapshot(incoming),
     snapshotChunkBytes: config.snapshotChunkBytes,
   });
-
-  const metricsRegistry = new Registry();
-  collectDefaultMetrics({ register: metricsRegistry });
 
   let fatal = false;
   const runtime = new RaftRuntime<ApplyOutcome['result']>({

@@ -138,6 +138,16 @@ export function encodeCommand(cmd: UrlCommand): Uint8Array {
   }
 }
 
+/** Whether `bytes` decode as a command: checked when entries arrive, long before they apply. */
+export function isDecodableCommand(bytes: Uint8Array): boolean {
+  try {
+    decodeCommand(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function decodeCommand(bytes: Uint8Array): UrlCommand {
   const reader = new ByteReader(bytes, 'command');
   const version = reader.uint8('codec version');

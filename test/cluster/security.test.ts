@@ -63,6 +63,7 @@ describe('cluster token', () => {
       onMessages: () => {},
       logger: pino({ level: 'silent' }),
       authToken: WRONG_TOKEN,
+      peers: { isMember: () => false, leaderId: () => 0 }, // sends only
     });
     await rogue.start();
     try {

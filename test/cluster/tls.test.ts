@@ -129,6 +129,7 @@ describe('TLS', () => {
       onMessages: () => {},
       logger: pino({ level: 'silent' }),
       connectTimeoutMs: 500,
+      peers: { isMember: () => false, leaderId: () => 0 }, // sends only
     });
     await plaintext.start();
     try {

@@ -5,15 +5,23 @@
 import type { TlsMaterial } from '../../common/tls.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Message, SnapshotMeta } from '../../raft/types.js';
 import { SERVER_OPTIONS } from './grpc-options.js';
 import type { MemberUuidLookup } from './peer-identity.js';
 import { PeerSender } from './peer-sender.js';
 import { raftService } from './raft-proto.js';
 import { Receiver } from './receiver.js';
-import { snapshotHandler, type SnapshotConsumer } from './snapshot-receiver.js';
+import {
+  DEFAULT_SNAPSHOT_LIMITS,
+  snapshotHandler,
+  type SnapshotConsumer,
+  type SnapshotLimits,
+} from './snapshot-receiver.js';
 import { sendSnapshot } from './snapshot-sender.js';
+import { TransportMetrics } from './transport-metrics.js';
 import { emptyStats, type TransportStats } from './transport-stats.js';
+import type { PeerDirectory } from './validate-message.js';
 
 export interface GrpcTransportOptions {
   nodeId: number;
@@ -39,6 +47,14 @@ export interface GrpcTransportOptions {
   reconnectBackoff?: { initialMs: number; maxMs: number };
   /** An outbound stream not connected within this time is dropped and retried. Default 1 s. */
   connectTimeoutMs?: number;
+  /** Who may send: messages from anyone not a current member are refused. */
+  peers: PeerDirectory;
+  /** Checks the command bytes of received normal entries (the runtime would fail applying them). */
+  isValidCommand?: (data: Uint8Array) => boolean;
+  /** Where to count refused messages and snapshots by reason (none when omitted). */
+  metricsRegistry?: Registry;
+  /** Inbound snapshot limits (defaults: DEFAULT_SNAPSHOT_LIMITS). */
+  snapshotLimits?: Partial<SnapshotLimits>;
   /** Takes inbound snapshots (InstallSnapshot); none accepted while it returns undefined. */
   snapshotConsumer?: () => SnapshotConsumer | undefined;
   /** Bytes per InstallSnapshot chunk. Default 256 KiB. */
@@ -77,12 +93,18 @@ export class GrpcTransport {
   constructor(private readonly options: GrpcTransportOptions) {
     this.stats = this.mutableStats;
     this.logger = options.logger.child({ component: 'raft-transport', nodeId: options.nodeId });
+    const metrics = options.metricsRegistry ? new TransportMetrics(options.metricsRegistry) : undefined;
     this.receiver = new Receiver({
-      nodeId: options.nodeId,
-      clusterId: options.clusterId,
+      validation: {
+        nodeId: options.nodeId,
+        clusterId: options.clusterId,
+        peers: options.peers,
+        isValidCommand: options.isValidCommand,
+      },
       authToken: options.authToken,
       memberUuid: options.memberUuid,
       onMessages: options.onMessages,
+      onRefused: (reason, messages) => metrics?.messagesRefused.inc({ reason }, messages),
       stats: this.mutableStats,
       logger: this.logger,
     });
@@ -94,6 +116,12 @@ export class GrpcTransport {
         clusterId: options.clusterId,
         authToken: options.authToken,
         memberUuid: options.memberUuid,
+        peers: options.peers,
+        limits: {
+          maxBytes: options.snapshotLimits?.maxBytes ?? DEFAULT_SNAPSHOT_LIMITS.maxBytes,
+          idleTimeoutMs: options.snapshotLimits?.idleTimeoutMs ?? DEFAULT_SNAPSHOT_LIMITS.idleTimeoutMs,
+        },
+        onRefused: (reason) => metrics?.snapshotsRefused.inc({ reason }),
         logger: this.logger,
         consumer: () => (this.stopped ? undefined : options.snapshotConsumer?.()),
       }),

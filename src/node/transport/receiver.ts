@@ -1,6 +1,7 @@
 // The inbound half of the transport: the server-side handler of Raft.Send. It checks who is
-// talking before anything reaches the consensus core — a node of another cluster (stale address,
-// reused port) must never be able to step our core — and delivers each accepted batch in order.
+// talking and what they say (validate-message.ts) before anything reaches the consensus core — a
+// node of another cluster, a non-member or a malformed message must never step our core — and
+// delivers each accepted batch in order.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -10,12 +11,19 @@ import { identityProblem, presentedUuid, type MemberUuidLookup } from './peer-id
 import { decodeMessage } from './codec.js';
 import type { ProtoMessageBatch, ProtoSendAck } from './raft-proto.js';
 import type { TransportStats } from './transport-stats.js';
+import {
+  validateBatch,
+  validateMessage,
+  type RefusalReason,
+  type ValidationContext,
+} from './validate-message.js';
 
 export interface ReceiverOptions {
-  nodeId: number;
-  clusterId: string;
+  validation: ValidationContext;
   authToken?: string;
   memberUuid?: MemberUuidLookup;
+  /** Counts refused messages (e.g. on /metrics). */
+  onRefused?: (reason: RefusalReason, messages: number) => void;
   onMessages: (messages: Message[]) => void;
   stats: TransportStats;
   logger: Logger;
@@ -71,7 +79,7 @@ export class Receiver {
     end: (status: Partial<grpc.StatusObject>) => void,
   ): boolean {
     // Another cluster's traffic is onBatch's to refuse, with the clearer reason.
-    if (batch.clusterId !== this.options.clusterId) return true;
+    if (batch.clusterId !== this.options.validation.clusterId) return true;
     const problem = identityProblem(batch.from, presented, this.options.memberUuid);
     if (problem === undefined) return true;
     const { stats } = this.options;
@@ -87,52 +95,48 @@ export class Receiver {
   }
 
   private onBatch(batch: ProtoMessageBatch, end: (status: Partial<grpc.StatusObject>) => void): void {
-    const { nodeId, clusterId, stats, logger } = this.options;
-    if (batch.clusterId !== clusterId) {
-      stats.refused += batch.messages.length;
-      this.logOnce(
-        `cluster:${batch.from}`,
-        { from: batch.from, theirClusterId: batch.clusterId, ourClusterId: clusterId },
-        'refused stream from another cluster',
-      );
-      // End the stream: everything else on it is from the wrong cluster too.
-      return end({
-        code: grpc.status.FAILED_PRECONDITION,
-        details: `cluster id mismatch: this node is in cluster ${clusterId}`,
-      });
+    const { validation, logger } = this.options;
+    const count = Array.isArray(batch.messages) ? batch.messages.length : 0;
+    const batchRefusal = validateBatch(batch, validation);
+    if (batchRefusal !== undefined) {
+      this.refuse(batchRefusal, count, batch.from, batch.clusterId);
+      // Everything else on a stream from another cluster is from that cluster too. A non-member
+      // keeps its stream: a node that is joining is a member moments later.
+      if (batchRefusal === 'wrong_cluster') {
+        end({
+          code: grpc.status.FAILED_PRECONDITION,
+          details: `cluster id mismatch: this node is in cluster ${validation.clusterId}`,
+        });
+      }
+      return;
     }
 
     const accepted: Message[] = [];
     for (const wire of batch.messages) {
-      // A misaddressed message means the sender's address book is stale; the core must not see it.
-      if (wire.to !== nodeId || wire.from !== batch.from) {
-        stats.refused++;
-        this.logOnce(
-          `misaddressed:${batch.from}`,
-          { from: batch.from, messageFrom: wire.from, to: wire.to, nodeId },
-          'refused message addressed to another node',
-        );
-        continue;
-      }
-      try {
-        accepted.push(decodeMessage(wire));
-      } catch (error) {
-        stats.refused++;
-        this.logOnce(
-          `undecodable:${batch.from}`,
-          { from: batch.from, err: error },
-          'refused undecodable message',
-        );
-      }
+      const refusal = validateMessage(wire, batch.from, validation);
+      if (refusal !== undefined) this.refuse(refusal, 1, batch.from, batch.clusterId);
+      else accepted.push(decodeMessage(wire));
     }
     if (accepted.length === 0) return;
-    stats.received += accepted.length;
+    this.options.stats.received += accepted.length;
     try {
       this.options.onMessages(accepted);
     } catch (error) {
       // A bug in the runtime; keep the stream so one bad message does not cut off the peer.
       logger.error({ err: error, from: batch.from }, 'onMessages threw');
     }
+  }
+
+  private refuse(reason: RefusalReason, messages: number, from: unknown, theirClusterId: unknown): void {
+    const { stats, validation } = this.options;
+    stats.refused += messages;
+    stats.refusals[reason] = (stats.refusals[reason] ?? 0) + messages;
+    this.options.onRefused?.(reason, messages);
+    this.logOnce(
+      `${reason}:${String(from)}`,
+      { reason, from, theirClusterId, ourClusterId: validation.clusterId, nodeId: validation.nodeId },
+      'refused messages from a peer',
+    );
   }
 
   private logOnce(key: string, fields: object, text: string): void {

@@ -3,9 +3,13 @@
 
 import pino from 'pino';
 import { GrpcTransport, type GrpcTransportOptions } from '../../../src/node/transport/grpc-transport.js';
+import type { PeerDirectory } from '../../../src/node/transport/validate-message.js';
 import { EMPTY_BYTES, EntryType, MessageType, type Message } from '../../../src/raft/types.js';
 
 export const silentLogger = pino({ level: 'silent' });
+
+/** A receiver that takes every node for a member (the transport tests are not about membership). */
+export const ANY_MEMBER: PeerDirectory = { isMember: () => true, leaderId: () => 0 };
 
 /** An AppendEntries with one entry whose data encodes `seq`, so order and contents are checkable. */
 export function appMessage(from: number, to: number, seq: number): Message {
@@ -47,6 +51,7 @@ export class TransportPool {
       listenAddr: '127.0.0.1:0',
       onMessages: () => {},
       logger: silentLogger,
+      peers: ANY_MEMBER,
       ...options,
     });
     this.started.push(transport);
