@@ -14,6 +14,7 @@ import { DEFAULT_MIN_FREE_BYTES } from '../src/node/disk-space.js';
 import { DEFAULT_COMPACTION, DEFAULT_TIMING } from '../src/node/runtime.js';
 import { JoinRefusedError } from '../src/node/join-client.js';
 import { StartRefusedError } from '../src/node/start-mode.js';
+import { DEFAULT_SNAPSHOT_LIMITS } from '../src/node/transport/snapshot-receiver.js';
 import { startNode } from '../src/server.js';
 
 /** sysexits' EX_CONFIG: the node was told to do something unsafe with its data dir or id. */
@@ -60,6 +61,7 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --snapshot-catchup-entries N  entries kept behind the compaction point for slow followers
                          (SNAPSHOT_CATCHUP_ENTRIES, default ${DEFAULT_COMPACTION.catchUpEntries})
   --snapshot-chunk-bytes N  bytes per InstallSnapshot chunk (SNAPSHOT_CHUNK_BYTES, default 262144)
+  --snapshot-max-bytes N  largest snapshot accepted from a leader (SNAPSHOT_MAX_BYTES, default ${DEFAULT_SNAPSHOT_LIMITS.maxBytes})
   --restore-from FILE    with an empty --data: start a new one-node cluster holding the URLs of this backup
                          (a file from GET /cluster/snapshot); others then --join it (RESTORE_FROM)
   --wal-segment-bytes N  WAL segment size; compaction deletes whole segments (WAL_SEGMENT_BYTES, default 67108864)
@@ -176,6 +178,7 @@ const { values } = parseArgs({
     'snapshot-bytes': { type: 'string' },
     'snapshot-catchup-entries': { type: 'string' },
     'snapshot-chunk-bytes': { type: 'string' },
+    'snapshot-max-bytes': { type: 'string' },
     'wal-segment-bytes': { type: 'string' },
     'restore-from': { type: 'string' },
     'stats-flush-interval-ms': { type: 'string' },
@@ -317,6 +320,10 @@ try {
     snapshotChunkBytes: positiveInt(
       values['snapshot-chunk-bytes'] ?? env.SNAPSHOT_CHUNK_BYTES,
       '--snapshot-chunk-bytes',
+    ),
+    snapshotMaxBytes: positiveInt(
+      values['snapshot-max-bytes'] ?? env.SNAPSHOT_MAX_BYTES,
+      '--snapshot-max-bytes',
     ),
     restoreFrom: values['restore-from'] ?? (env.RESTORE_FROM || undefined),
     walSegmentBytes: positiveInt(values['wal-segment-bytes'] ?? env.WAL_SEGMENT_BYTES, '--wal-segment-bytes'),

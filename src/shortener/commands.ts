@@ -117,7 +117,7 @@ const KNOWN_FLAGS = FLAG_ALIAS | FLAG_EXPIRES | FLAG_IDEMPOTENCY;
  * so no decodable command can fail in apply on key size (which would halt every node at that entry).
  * The same holds for idempotency keys.
  */
-const MAX_CODE_BYTES = 0xff;
+export const MAX_CODE_BYTES = 0xff;
 const MAX_KEY_BYTES = 0xff;
 /** The last day a JavaScript Date can represent (8.64e15 ms): later days could not be rendered. */
 export const MAX_VISIT_DAY = 100_000_000;

@@ -22,8 +22,16 @@ export type ParsedFrame =
   | { kind: 'footer'; footer: SnapshotFooter };
 
 export class SnapshotParser {
-  private pending: Buffer = Buffer.alloc(0);
-  /** Offset in the whole stream of pending[0]. */
+  /**
+   * Bytes received but not yet parsed: a frame (or the magic) cut by a chunk boundary. Kept as a
+   * list and joined once the frame is complete, so a large frame in small chunks costs linear
+   * copying, not one copy of everything so far per chunk.
+   */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** How many bytes `parts` must hold before parsing can go on. */
+  private needed = 0;
+  /** Offset in the whole stream of the first unparsed byte. */
   private offset = 0;
   private header: SnapshotHeader | undefined;
   private footer: SnapshotFooter | undefined;
@@ -41,40 +49,69 @@ export class SnapshotParser {
     return this.offset;
   }
 
-  /** Adds bytes; returns the frames they complete. Throws SnapshotCorruptionError on any defect. */
+  /**
+   * Adds bytes; returns the frames they complete. Throws SnapshotCorruptionError on any defect.
+   * The frames may point into `chunk`: use them before the caller reuses its buffer.
+   */
   push(chunk: Uint8Array): ParsedFrame[] {
-    this.pending = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
     const out: ParsedFrame[] = [];
+    let bytes = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.partsBytes > 0) {
+      // Copied: the caller may reuse its buffer once push returns.
+      this.parts.push(Buffer.from(bytes));
+      this.partsBytes += bytes.length;
+      if (this.partsBytes < this.needed) return out;
+      bytes = Buffer.concat(this.parts, this.partsBytes);
+      this.parts = [];
+      this.partsBytes = 0;
+    }
+    let p = 0;
     if (this.offset === 0) {
-      if (this.pending.length < SNAPSHOT_MAGIC.length) return out;
-      if (!this.pending.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
+      if (bytes.length < SNAPSHOT_MAGIC.length) return this.keep(bytes, SNAPSHOT_MAGIC.length, out);
+      if (!bytes.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
         throw this.corrupt(0, 'not a snapshot file (bad magic bytes)');
       }
-      this.consume(SNAPSHOT_MAGIC.length);
+      p = SNAPSHOT_MAGIC.length;
+      this.offset = p;
     }
-    while (this.pending.length >= FRAME_HEADER_BYTES) {
-      const length = this.pending.readUInt32LE(0);
+    while (bytes.length - p >= FRAME_HEADER_BYTES) {
+      const length = bytes.readUInt32LE(p);
       if (length === 0 || length > MAX_FRAME_BYTES)
         throw this.corrupt(this.offset, `bad frame length ${length}`);
-      if (this.pending.length < FRAME_HEADER_BYTES + length) break;
-      const payload = this.pending.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
-      const stored = this.pending.readUInt32LE(4);
+      if (bytes.length - p < FRAME_HEADER_BYTES + length) {
+        return this.keep(bytes.subarray(p), FRAME_HEADER_BYTES + length, out);
+      }
+      const payload = bytes.subarray(p + FRAME_HEADER_BYTES, p + FRAME_HEADER_BYTES + length);
+      const stored = bytes.readUInt32LE(p + 4);
       if (crc32(payload) !== stored) throw this.corrupt(this.offset, 'checksum mismatch');
       out.push(this.decode(payload));
-      this.consume(FRAME_HEADER_BYTES + length);
+      p += FRAME_HEADER_BYTES + length;
+      this.offset += FRAME_HEADER_BYTES + length;
     }
-    return out;
+    return this.keep(bytes.subarray(p), FRAME_HEADER_BYTES, out);
   }
 
   /** Call at the end of the bytes: the snapshot must be complete. Returns its header. */
   finish(): SnapshotHeader {
-    if (this.pending.length > 0 && this.footer === undefined) {
-      throw this.corrupt(this.offset, `ends inside a frame (${this.pending.length} bytes left over)`);
+    if (this.partsBytes > 0 && this.footer === undefined) {
+      throw this.corrupt(this.offset, `ends inside a frame (${this.partsBytes} bytes left over)`);
     }
-    if (this.pending.length > 0) throw this.corrupt(this.offset, 'bytes after the footer');
+    if (this.partsBytes > 0) throw this.corrupt(this.offset, 'bytes after the footer');
     if (this.header === undefined) throw this.corrupt(this.offset, 'no header: the snapshot is empty or cut');
     if (this.footer === undefined) throw this.corrupt(this.offset, 'no footer: the snapshot is cut short');
     return this.header;
+  }
+
+  /** Holds an unparsed tail (copied) until `needed` bytes are there. */
+  private keep(rest: Buffer, needed: number, out: ParsedFrame[]): ParsedFrame[] {
+    if (rest.length > 0) {
+      this.parts = [Buffer.from(rest)];
+      this.partsBytes = rest.length;
+      this.needed = needed;
+    }
+    return out;
   }
 
   private decode(payload: Buffer): ParsedFrame {
@@ -106,11 +143,6 @@ export class SnapshotParser {
       return { kind: 'footer', footer };
     }
     throw this.corrupt(at, `unknown frame kind ${kind}`);
-  }
-
-  private consume(bytes: number): void {
-    this.pending = this.pending.subarray(bytes);
-    this.offset += bytes;
   }
 
   private corrupt(at: number, detail: string): SnapshotCorruptionError {

@@ -11,6 +11,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mkdirDurable, syncDirectory } from '../../common/sync-directory.js';
 import type { SnapshotHeader, SnapshotMember } from './format.js';
+import { SnapshotContentCheck } from './content-check.js';
 import { SnapshotParser } from './parser.js';
 import type { UrlStore } from '../url-store.js';
 
@@ -70,21 +71,24 @@ export class SnapshotFiles {
   }
 
   /**
-   * Writes an incoming snapshot to a temporary file, verifying every frame as it arrives and
-   * that it describes `expected`; then fsyncs it and renames it into place. Only then is the
+   * Writes an incoming snapshot to a temporary file, verifying every frame and what the records
+   * hold (content-check.ts) as they arrive, and that it describes `expected`; then fsyncs it and renames it into place. Only then is the
    * transfer acknowledged, so an acknowledged snapshot survives a crash.
    */
   async receive(expected: SnapshotDescriptor, data: AsyncIterable<Uint8Array>): Promise<ReceivedSnapshot> {
     const temp = join(this.dir, `incoming-${randomUUID()}.tmp`);
     const parser = new SnapshotParser(`received at ${temp}`);
+    const content = new SnapshotContentCheck(`received at ${temp}`);
     const file = await open(temp, 'wx');
     let complete = false;
     try {
       for await (const chunk of data) {
-        parser.push(chunk);
+        const at = parser.position;
+        content.add(parser.push(chunk), at);
         await file.write(chunk);
       }
       const header = parser.finish();
+      content.finish(parser.position);
       if (header.index !== expected.index || header.term !== expected.term) {
         throw new Error(
           `snapshot header says index ${header.index} term ${header.term}, the sender said ${expected.index}/${expected.term}`,

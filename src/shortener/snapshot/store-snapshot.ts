@@ -6,10 +6,11 @@
 //
 // Install: one write transaction empties the sub-databases and loads the file, applied index
 // included, so a crash leaves either the old state or the new one, never a mix.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { DUPSORT_DB_NAMES, META_APPLIED_INDEX, openStoreTables, STORE_DB_NAMES } from '../store-layout.js';
 import { FrameKind, jsonFrame, RecordsFrameBuilder, SNAPSHOT_MAGIC, type SnapshotHeader } from './format.js';
+import { SnapshotContentCheck } from './content-check.js';
 import { SnapshotParser } from './parser.js';
 
 /** The store's sub-databases opened without any encoding: keys and values as raw bytes. */
@@ -84,7 +85,7 @@ const READ_BYTES = 1 << 20;
  */
 export function readSnapshotFileSync(
   path: string,
-  onRecords?: (header: SnapshotHeader, records: ReturnType<SnapshotParser['push']>) => void,
+  onRecords?: (header: SnapshotHeader, records: ReturnType<SnapshotParser['push']>, at: number) => void,
 ): SnapshotHeader {
   const parser = new SnapshotParser(path);
   const fd = openSync(path, 'r');
@@ -93,13 +94,22 @@ export function readSnapshotFileSync(
     for (;;) {
       const n = readSync(fd, buffer, 0, READ_BYTES, null);
       if (n === 0) break;
+      const at = parser.position;
       const frames = parser.push(buffer.subarray(0, n));
-      if (onRecords && frames.length > 0) onRecords(parser.parsedHeader!, frames);
+      if (onRecords && frames.length > 0) onRecords(parser.parsedHeader!, frames, at);
     }
   } finally {
     closeSync(fd);
   }
   return parser.finish();
+}
+
+/** Reads a whole snapshot file, checking its frames and what they hold; returns its header. */
+export function verifySnapshotFileSync(path: string): SnapshotHeader {
+  const content = new SnapshotContentCheck(path);
+  const header = readSnapshotFileSync(path, (_header, frames, at) => content.add(frames, at));
+  content.finish(statSync(path).size);
+  return header;
 }
 
 /**
@@ -113,7 +123,7 @@ export async function installSnapshotFile(
   path: string,
   options: { appliedIndex?: number } = {},
 ): Promise<SnapshotHeader> {
-  const header = readSnapshotFileSync(path);
+  const header = verifySnapshotFileSync(path);
   const tables = rawTables(root);
   const byName = new Map(tables.map((t) => [t.name, t.db]));
   for (const name of header.tables) {
