@@ -9,6 +9,7 @@ import {
   type ProtoMessageBatch,
 } from '../../src/node/transport/raft-proto.js';
 import { encodeMessage } from '../../src/node/transport/codec.js';
+import { withNodeUuid } from '../../src/node/transport/peer-identity.js';
 import { emptyMessage, EntryType, MessageType, type Entry } from '../../src/raft/types.js';
 import {
   isAlive,
@@ -26,12 +27,14 @@ const tc = useSharedCluster('peer-garbage');
 const RaftClient = grpc.makeGenericClientConstructor(raftService(), 'Raft');
 
 /** Sends `batches` on one Send stream and waits for the stream to end (either way). */
-function sendBatches(address: string, batches: ProtoMessageBatch[]): Promise<void> {
+function sendBatches(address: string, nodeUuid: string, batches: ProtoMessageBatch[]): Promise<void> {
   const client = new RaftClient(address, grpc.credentials.createInsecure());
   return new Promise<void>((resolve) => {
     const call = (
-      client as unknown as { Send: (cb: () => void) => grpc.ClientWritableStream<ProtoMessageBatch> }
-    ).Send(() => {
+      client as unknown as {
+        Send: (md: grpc.Metadata, cb: () => void) => grpc.ClientWritableStream<ProtoMessageBatch>;
+      }
+    ).Send(withNodeUuid(new grpc.Metadata(), nodeUuid), () => {
       client.close();
       resolve();
     });
@@ -122,7 +125,11 @@ describe('a peer sending garbage', () => {
     // Refusals before the attack (a joining node drops traffic until it has learned its peers).
     const baseline = await refusals(target!.url);
     const raftAddr = `${target!.spec.host}:${target!.spec.raftPort}`;
-    await sendBatches(raftAddr, [
+    // The spoofed member's own node UUID: the stream passes the identity check, so every
+    // message meets the message checks.
+    const spoofedUuid =
+      (before.members.find((m) => m.id === spoofed) as { nodeUuid?: string } | undefined)?.nodeUuid ?? '';
+    await sendBatches(raftAddr, spoofedUuid, [
       ...garbage.map(([, m]) => ({ clusterId: st.clusterId, from: spoofed, messages: [m] })),
       // Not a member: refused as a whole.
       { clusterId: st.clusterId, from: 99, messages: [message({ from: 99, to: targetId, term: 2 ** 40 })] },

@@ -75,7 +75,11 @@ describe('--restore-from', () => {
     expect(log).toContain('evil001');
     expect(log).toContain('not a valid http(s) URL');
 
-    const restored = startNodeIn(started, dataRoot, { ...spec, extraArgs: ['--restore-from', good] });
+    // A fresh dir: a node never starts a cluster over a dir that holds anything.
+    const restored = startNodeIn(started, join(dataRoot, 'retry'), {
+      ...spec,
+      extraArgs: ['--restore-from', good],
+    });
     await waitFor(
       'the restored node to lead',
       async () => ((await restored.status())?.role === 'leader' ? true : undefined),

@@ -150,7 +150,7 @@ describe('validateMessage', () => {
     for (const data of [
       new Uint8Array([1, 0]), // too short
       new Uint8Array([9, 0, 0, 0, 4]), // unknown change type
-      encodeConfChange({ type: ConfChangeType.AddVoter, nodeId: 0, context: new Uint8Array(0) }), // id 0
+      new Uint8Array([ConfChangeType.AddVoter, 0, 0, 0, 0]), // id 0
       encodeConfChange({ type: ConfChangeType.AddVoter, nodeId: 4, context: Buffer.from('{not json') }),
       encodeConfChange({ type: ConfChangeType.AddVoter, nodeId: 4, context: Buffer.from('null') }),
     ]) {
