@@ -16,6 +16,7 @@ import { JoinRefusedError } from '../src/node/join-client.js';
 import { StartRefusedError } from '../src/node/start-mode.js';
 import { DEFAULT_SNAPSHOT_LIMITS } from '../src/node/transport/snapshot-receiver.js';
 import { startNode } from '../src/server.js';
+import { DEPLOY_FLAGS, DEPLOY_USAGE, deployConfig } from './deploy-flags.js';
 
 /** sysexits' EX_CONFIG: the node was told to do something unsafe with its data dir or id. */
 const EXIT_REFUSED = 78;
@@ -31,7 +32,8 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --bootstrap            found a new one-node cluster on an empty --data; a node never founds one
                          without it, and never over a dir that holds anything (BOOTSTRAP=1)
   --join URL             HTTP URL of any member of the cluster to join, with an empty --data (JOIN)
-  --public-url URL       URL clients use to reach this node, used in shortUrl and leaderUrl (PUBLIC_URL)
+  --public-url URL       URL clients and peers use to reach this node: leaderUrl, and shortUrl too
+                         unless --short-url-base is set (PUBLIC_URL)
   --advertise-raft ADDR  gRPC address peers use to reach this node (ADVERTISE_RAFT_ADDR)
   --tick-ms N            length of one Raft tick in ms (TICK_MS, default ${DEFAULT_TIMING.tickMs})
   --heartbeat-ticks N    ticks between heartbeats (HEARTBEAT_TICKS, default ${DEFAULT_TIMING.heartbeatTicks})
@@ -80,6 +82,7 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --request-timeout-ms N ... and its whole request within N ms (REQUEST_TIMEOUT_MS, default ${DEFAULT_CONNECTION_LIMITS.requestTimeoutMs})
   --idle-timeout-ms N    a connection on which nothing moves for N ms is closed, e.g. a backup download
                          the client stopped reading (IDLE_TIMEOUT_MS, default ${DEFAULT_CONNECTION_LIMITS.idleTimeoutMs})
+${DEPLOY_USAGE}
   LOG_LEVEL              pino level (default info)`;
 
 function fail(message: string): never {
@@ -191,6 +194,7 @@ const { values } = parseArgs({
     'request-timeout-ms': { type: 'string' },
     'idle-timeout-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    ...DEPLOY_FLAGS,
   },
   strict: true,
 });
@@ -336,6 +340,7 @@ try {
     connectionLimits: Object.fromEntries(
       Object.entries(connectionLimits).filter(([, v]) => v !== undefined),
     ) as Partial<ConnectionLimits>,
+    ...deployConfig(values, env, fail),
     logger,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

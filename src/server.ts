@@ -37,7 +37,7 @@ import {
 import { decideStartMode, isEmptyDataDir, StartRefusedError } from './node/start-mode.js';
 import { DEFAULT_MIN_FREE_BYTES, DiskSpaceMonitor } from './node/disk-space.js';
 import { GrpcTransport } from './node/transport/grpc-transport.js';
-import { bootstrapState, type PersistedState } from './raft/index.js';
+import { bootstrapState, Role, type PersistedState } from './raft/index.js';
 import { isDecodableCommand } from './shortener/commands.js';
 import { SnapshotFiles } from './shortener/snapshot/snapshot-files.js';
 import { UrlStore, type ApplyOutcome } from './shortener/url-store.js';
@@ -63,6 +63,13 @@ export interface NodeConfig {
   bootstrap?: boolean;
   /** The HTTP URL clients and peers use to reach this node (default http://<httpAddr>). */
   publicUrl?: string;
+  /**
+   * The service's one public address (behind its load balancer), the same on every node: shortUrl
+   * is built from it (default publicUrl). publicUrl stays this node's own, given as leaderUrl.
+   */
+  shortUrlBase?: string;
+  /** A follower passes writes to the leader instead of answering 409 not_leader. */
+  forwardWrites?: boolean;
   /** The gRPC address peers use to reach this node (default raftAddr). */
   advertiseRaftAddr?: string;
   timing?: RuntimeTiming;
@@ -324,6 +331,17 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     node: service,
     logger: log.child({ component: 'http' }),
     publicUrl,
+    shortUrlBase: config.shortUrlBase,
+    forwardWrites: config.forwardWrites
+      ? {
+          nodeId: config.nodeId,
+          leader: () => leaderOfWrites(runtime),
+          clusterToken: config.clusterToken,
+          ca: tls?.ca,
+          // The leader answers a write once it commits, within its proposal timeout.
+          timeoutMs: proposalTimeoutMs + 1_000,
+        }
+      : undefined,
     requestLogging: config.requestLogging,
     metricsRegistry,
     apiKey: config.apiKey,
@@ -415,6 +433,16 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
       }
     },
   };
+}
+
+/** The leader writes go to, when another node leads and its URL is known. */
+function leaderOfWrites(
+  runtime: RaftRuntime<ApplyOutcome['result']>,
+): { id: number; url: string } | undefined {
+  const id = runtime.leaderId;
+  if (id === 0 || runtime.role === Role.Leader) return undefined;
+  const url = runtime.member(id)?.httpUrl;
+  return url ? { id, url } : undefined;
 }
 
 /**

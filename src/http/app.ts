@@ -25,12 +25,18 @@ import { accessLogger } from './access-log.js';
 import { hotRoutes } from './hot-routes.js';
 import { missingHostAnswer } from './client-error.js';
 import { writeJson } from './json-response.js';
+import { writeForwarder, type WriteForwarding } from './forward-writes.js';
 
 export interface HttpAppOptions {
   node: NodeApi;
   logger: Logger;
-  /** This node's base URL as clients reach it, e.g. "http://127.0.0.1:8081"; shortUrl = publicUrl/code. */
+  /** This node's own URL as clients and peers reach it, e.g. "http://127.0.0.1:8081" (leaderUrl). */
   publicUrl: string;
+  /**
+   * The service's one public address, the same on every node (short-url.ts): shortUrl = base/code.
+   * Default: publicUrl.
+   */
+  shortUrlBase?: string;
   /** Access lines (successes at debug, 4xx at info, 5xx at error; access-log.ts). Default true. */
   requestLogging?: boolean;
   /** Largest accepted request body; larger ones get a 413. Default 16 KiB. */
@@ -55,6 +61,8 @@ export interface HttpAppOptions {
   writeRateLimit?: WriteRateLimit;
   /** When it says why, writes and visit batches answer 507 insufficient_storage; reads go on. */
   diskSpaceProblem?: DiskSpaceProblem;
+  /** When given, a follower passes writes to the leader instead of answering 409 (forward-writes.ts). */
+  forwardWrites?: Omit<WriteForwarding, 'maxBodyBytes'>;
 }
 
 /** The abuse limits a node passes through from its flags. */
@@ -87,7 +95,7 @@ function clusterBases(node: NodeApi, publicUrl: string): () => readonly string[]
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { node, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const shortUrlOf = shortUrlBuilder(options.publicUrl);
+  const shortUrlOf = shortUrlBuilder(options.shortUrlBase ?? options.publicUrl);
   const track = (options.requestLogging ?? true) ? accessLogger(logger) : undefined;
   const observe = options.metricsRegistry ? httpMetrics(options.metricsRegistry) : undefined;
   const checkWrite = writeCheck({
@@ -111,6 +119,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     permanentMaxAgeSeconds: options.permanentRedirectMaxAgeSeconds ?? 86_400,
     visits: options.visits,
   };
+  const forwardRouteOf = options.forwardWrites
+    ? writeForwarder({ ...options.forwardWrites, maxBodyBytes })
+    : undefined;
   const hotRouteOf = hotRoutes({
     node,
     shorten,
@@ -139,7 +150,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   // Fixed paths before /:code, which takes any single segment.
   registerHealthRoutes(app, { node });
-  registerOpenApiRoute(app, options.publicUrl);
+  registerOpenApiRoute(app, options.publicUrl, options.shortUrlBase);
   // Before the shorten routes: it answers browsers' form posts to /shorten with a page.
   registerWebRoutes(app, { node, apiKeyRequired: options.apiKey !== undefined });
   const clusterAccess = requireClusterAccess(options.clusterToken);
@@ -162,7 +173,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const { status, error, message } = noHost;
       return writeJson(res, status, { error, message }, { Connection: 'close' });
     }
-    const hot = hotRouteOf(req);
+    const hot = forwardRouteOf?.(req) ?? hotRouteOf(req);
     if (hot === undefined) return void app(req, res);
     track?.(req, res);
     observe?.(req, res, () => hot.path);

@@ -21,7 +21,7 @@ import type { WriteCheck } from './write-guard.js';
 
 export interface HotRoute {
   /** The Express route pattern of the same request, for the metrics' route label. */
-  readonly path: '/shorten' | '/:code';
+  readonly path: string;
   serve(req: IncomingMessage, res: ServerResponse): void;
 }
 

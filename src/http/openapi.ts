@@ -1,7 +1,7 @@
 // GET /openapi.json: an OpenAPI 3.1 description of this node's HTTP API, built once per app with
-// the node's public URL as its server. The operations are in openapi-paths.ts, the shared schemas
-// and credentials in openapi-schemas.ts; test/http/openapi.test.ts keeps them and the app's routes
-// (and the README's API table) in step.
+// the service's public address and the node's own URL as its servers. The operations are in
+// openapi-paths.ts, the shared schemas and credentials in openapi-schemas.ts;
+// test/http/openapi.test.ts keeps them and the app's routes (and the README's API table) in step.
 import type { Express } from 'express';
 import { methodNotAllowed } from './error-middleware.js';
 import { paths } from './openapi-paths.js';
@@ -13,7 +13,8 @@ export type OpenApiDocument = Record<string, unknown> & {
 
 export const HTTP_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'] as const;
 
-export function openApiDocument(publicUrl: string): OpenApiDocument {
+/** `publicUrl`: this node's own URL; `shortUrlBase`: the service's public address, when it has one. */
+export function openApiDocument(publicUrl: string, shortUrlBase?: string): OpenApiDocument {
   return {
     openapi: '3.1.0',
     info: {
@@ -24,7 +25,7 @@ export function openApiDocument(publicUrl: string): OpenApiDocument {
         'every node serves reads. Every error is JSON {error, message}.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
-    servers: [{ url: publicUrl.replace(/\/+$/, ''), description: 'This node' }],
+    servers: servers(publicUrl, shortUrlBase),
     tags: [
       { name: 'urls', description: 'Short URLs: create, resolve, read, delete.' },
       { name: 'cluster', description: 'Membership and status.' },
@@ -34,6 +35,14 @@ export function openApiDocument(publicUrl: string): OpenApiDocument {
     paths: withInternalErrors(paths),
     components: { schemas, headers, responses, securitySchemes },
   };
+}
+
+/** The public address first (what users should call), then this node's own when it differs. */
+function servers(publicUrl: string, shortUrlBase: string | undefined): Array<Record<string, string>> {
+  const own = { url: publicUrl.replace(/\/+$/, ''), description: 'This node' };
+  const base = shortUrlBase?.replace(/\/+$/, '');
+  if (base === undefined || base === own.url) return [own];
+  return [{ url: base, description: 'The service (every node, behind its load balancer)' }, own];
 }
 
 /** Any operation can fail unexpectedly: the error handler answers 500 `internal` for all of them. */
@@ -56,9 +65,9 @@ function withInternalErrors(all: Record<string, Record<string, unknown>>): OpenA
   return out;
 }
 
-export function registerOpenApiRoute(app: Express, publicUrl: string): void {
+export function registerOpenApiRoute(app: Express, publicUrl: string, shortUrlBase?: string): void {
   // Serialized once: the document does not change while the node runs.
-  const body = JSON.stringify(openApiDocument(publicUrl));
+  const body = JSON.stringify(openApiDocument(publicUrl, shortUrlBase));
   app
     .route('/openapi.json')
     .get((_req, res) => {
