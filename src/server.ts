@@ -49,6 +49,7 @@ import { isLoopback } from './common/loopback.js';
 import { isNodeId, NODE_ID_RULE } from './common/node-id.js';
 import { secretProblem } from './common/secrets.js';
 import { loadTlsMaterial, type TlsFiles } from './common/tls.js';
+import { trackRequests } from './common/http-drain.js';
 
 export interface NodeConfig {
   nodeId: number;
@@ -70,6 +71,12 @@ export interface NodeConfig {
   shortUrlBase?: string;
   /** A follower passes writes to the leader instead of answering 409 not_leader. */
   forwardWrites?: boolean;
+  /** CIDRs of proxies whose X-Forwarded-For names the client (for the write rate limit). */
+  trustProxy?: readonly string[];
+  /** On stop: how long readiness answers 503 before the listener closes (default 0). */
+  shutdownDelayMs?: number;
+  /** On stop: how long requests in flight may take to finish before they are cut (default 10 s). */
+  drainTimeoutMs?: number;
   /** The gRPC address peers use to reach this node (default raftAddr). */
   advertiseRaftAddr?: string;
   timing?: RuntimeTiming;
@@ -121,6 +128,7 @@ export interface RunningNode {
 }
 
 const JOIN_TIMEOUT_MS = 120_000;
+const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 function splitHostPort(addr: string): { host: string; port: number } {
   const at = addr.lastIndexOf(':');
@@ -332,6 +340,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     logger: log.child({ component: 'http' }),
     publicUrl,
     shortUrlBase: config.shortUrlBase,
+    trustProxy: config.trustProxy,
     forwardWrites: config.forwardWrites
       ? {
           nodeId: config.nodeId,
@@ -385,6 +394,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
   limitConnections(server, limits, { registry: metricsRegistry, logger: log.child({ component: 'http' }) });
   // Keep-alive must outlive typical client pools' idle timeouts, or load tests see resets.
   server.keepAliveTimeout = 65_000;
+  const requests = trackRequests(server);
   const { host, port } = splitHostPort(config.httpAddr);
   await listen(server, host, port);
   const httpPort = (server.address() as AddressInfo).port;
@@ -416,15 +426,16 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     readyPromise,
     async stop() {
       diskSpace.stop();
+      // Readiness first: a load balancer stops sending here while the node still answers.
+      service.beginDrain();
+      const delay = new Promise((r) => setTimeout(r, config.shutdownDelayMs ?? 0));
       service.stopPurger();
       await service.stopVisitStats();
-      // Hand over first, while HTTP still answers: new writes get a 409 pointing at the new leader.
+      // Hand over while HTTP still answers: new writes get a 409 pointing at the new leader.
       const newLeader = await runtime.handOverLeadership(2_000);
       if (newLeader !== undefined) log.info({ newLeader }, 'leadership handed over');
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await delay;
+      await requests.drain(config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
       await runtime.stop();
       await transport.stop();
       if (!fatal) {

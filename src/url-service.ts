@@ -35,6 +35,7 @@ import { VisitMetrics } from './visits/visit-metrics.js';
 import { PurgeClock } from './purge-clock.js';
 import { capVisitDays } from './visits/visit-day-window.js';
 import { HttpError } from './http/errors.js';
+import { ReadBarrier } from './read-barrier.js';
 
 export interface PurgerOptions {
   /** How often the leader looks for expired records and keys. Default 60 s. */
@@ -69,8 +70,13 @@ export interface VisitStatsOptions {
   onError?: (err: unknown, info: { seq: number; visits: number; attempts: number; dropped: boolean }) => void;
 }
 
+/** How long a redirect miss on a follower may wait for its ReadIndex round before the local 404. */
+export const DEFAULT_MISS_CHECK_TIMEOUT_MS = 1_000;
+
 export class UrlService implements NodeApi, VisitsApi {
   private ready = false;
+  private draining = false;
+  private readonly missBarrier: ReadBarrier;
   private purgeTimer: NodeJS.Timeout | undefined;
   private purging = false;
   private readonly purgeClock = new PurgeClock();
@@ -84,7 +90,10 @@ export class UrlService implements NodeApi, VisitsApi {
     private readonly store: UrlStore,
     private readonly clusterId: string,
     private readonly proposalTimeoutMs: number,
-  ) {}
+    missCheckTimeoutMs = DEFAULT_MISS_CHECK_TIMEOUT_MS,
+  ) {
+    this.missBarrier = new ReadBarrier((t) => this.runtime.readIndex(t), missCheckTimeoutMs);
+  }
 
   async createShortUrl(input: CreateCommandInput): Promise<CreateResult> {
     const command: CreateCommand = {
@@ -262,6 +271,17 @@ export class UrlService implements NodeApi, VisitsApi {
     return this.store.get(code);
   }
 
+  /**
+   * The leader's own miss is final (it acknowledged every create after applying it). A follower's
+   * waits for one shared ReadIndex round; if that fails (no leader, lost quorum, timeout) the local
+   * answer stands: the node is then as current as it can know, and its readiness tells a balancer.
+   */
+  async lookupAfterMiss(code: string): Promise<UrlRecord | undefined> {
+    if (this.runtime.role === Role.Leader) return this.store.get(code);
+    await this.missBarrier.wait();
+    return this.store.get(code);
+  }
+
   async lookupLinearizable(code: string): Promise<UrlRecord | undefined> {
     await this.translate(() => this.runtime.readIndex(this.proposalTimeoutMs));
     return this.store.get(code);
@@ -385,7 +405,16 @@ export class UrlService implements NodeApi, VisitsApi {
   }
 
   isReady(): boolean {
-    return this.ready && this.runtime.leaderId !== 0;
+    return this.ready && !this.draining && this.runtime.leaderId !== 0;
+  }
+
+  isReadyForRedirects(): boolean {
+    return this.ready && !this.draining;
+  }
+
+  /** The node is shutting down: both readiness checks answer 503 from now on. */
+  beginDrain(): void {
+    this.draining = true;
   }
 
   markReady(): void {

@@ -26,6 +26,7 @@ import { hotRoutes } from './hot-routes.js';
 import { missingHostAnswer } from './client-error.js';
 import { writeJson } from './json-response.js';
 import { writeForwarder, type WriteForwarding } from './forward-writes.js';
+import { clientAddressResolver } from './client-address.js';
 
 export interface HttpAppOptions {
   node: NodeApi;
@@ -61,6 +62,8 @@ export interface HttpAppOptions {
   writeRateLimit?: WriteRateLimit;
   /** When it says why, writes and visit batches answer 507 insufficient_storage; reads go on. */
   diskSpaceProblem?: DiskSpaceProblem;
+  /** Proxies (CIDRs) whose X-Forwarded-For / Forwarded names the client for the rate limit. */
+  trustProxy?: readonly string[];
   /** When given, a follower passes writes to the leader instead of answering 409 (forward-writes.ts). */
   forwardWrites?: Omit<WriteForwarding, 'maxBodyBytes'>;
 }
@@ -102,6 +105,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     apiKey: options.apiKey,
     rateLimit: options.writeRateLimit,
     diskSpaceProblem: options.diskSpaceProblem,
+    clientAddressOf: clientAddressResolver({
+      trustedProxies: options.trustProxy,
+      clusterToken: options.clusterToken,
+    }),
   });
   const writeAccess = guardWrites(checkWrite);
   const shorten = shortenHandler({

@@ -26,7 +26,7 @@ export interface HotRoute {
 }
 
 export interface HotRouteDeps {
-  node: Pick<NodeApi, 'lookup'>;
+  node: Pick<NodeApi, 'lookup' | 'lookupAfterMiss'>;
   shorten: Shorten;
   checkWrite: WriteCheck;
   answerRedirect: AnswerRedirect;
@@ -74,11 +74,23 @@ export function hotRoutes(deps: HotRouteDeps): (req: IncomingMessage) => HotRout
     serve(req, res) {
       // A stored value that cannot be sent (a Location with characters invalid in a header) throws
       // here, inside the server's 'request' event: uncaught, it would end the process.
+      const code = req.url!.slice(1);
       try {
-        deps.answerRedirect(deps.node.lookup(req.url!.slice(1)), res);
+        const record = deps.node.lookup(code);
+        if (record !== undefined) return deps.answerRedirect(record, res);
       } catch (err) {
-        fail(err, req, res);
+        return fail(err, req, res);
       }
+      deps.node.lookupAfterMiss(code).then(
+        (found) => {
+          try {
+            deps.answerRedirect(found, res);
+          } catch (err) {
+            fail(err, req, res);
+          }
+        },
+        (err: unknown) => fail(err, req, res),
+      );
     },
   };
 

@@ -84,6 +84,12 @@ export interface NodeApi {
   /** Local read from this node's copy (possibly a little behind the leader). Expired records included. */
   lookup(code: string): UrlRecord | undefined;
   /**
+   * After lookup() found nothing: on a follower, waits for one ReadIndex round (has this node
+   * applied what the leader had committed?) and looks again, so a code the leader acknowledged a
+   * moment ago is not a 404 here. Bounded: without a leader, or past the bound, it is the local answer.
+   */
+  lookupAfterMiss(code: string): Promise<UrlRecord | undefined>;
+  /**
    * Linearizable read (ReadIndex): sees every write acknowledged before the call, on any node.
    * Costs a heartbeat round to the leader's majority.
    */
@@ -101,8 +107,13 @@ export interface NodeApi {
    * snapshot file format. The caller must close() it, also when the transfer breaks.
    */
   backup(): Promise<{ index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void }>;
-  /** Knows a leader and has applied what it was behind at start or join. */
+  /** Can take writes: knows a leader and has applied what it was behind at start or join; not stopping. */
   isReady(): boolean;
+  /**
+   * Can serve redirects: has caught up with a leader once since it started, and is not stopping.
+   * Stays true through an election or a lost quorum: local data is then as current as it gets.
+   */
+  isReadyForRedirects(): boolean;
 }
 
 /** This node cannot take writes. leaderId 0 / leaderUrl null: no leader is known (HTTP 503). */

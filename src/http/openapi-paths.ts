@@ -352,6 +352,23 @@ export const paths: Record<string, Json> = {
       },
     },
   },
+  '/readyz/redirects': {
+    get: {
+      operationId: 'readyForRedirects',
+      tags: ['operations'],
+      summary:
+        'Readiness for a load balancer: can serve redirects (caught up once since start, not shutting down); ' +
+        'stays 200 during an election or a lost quorum.',
+      responses: {
+        '200': { description: 'Serving redirects.', content: json(ref('schemas', 'Health')) },
+        '503': {
+          description: 'Not caught up yet, or shutting down.',
+          headers: { 'Retry-After': ref('headers', 'RetryAfter') },
+          content: json(ref('schemas', 'NotReady')),
+        },
+      },
+    },
+  },
   '/metrics': {
     get: {
       operationId: 'metrics',

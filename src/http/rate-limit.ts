@@ -4,8 +4,9 @@
 //
 // Clients are told apart by IP address (IPv6 by its /64, which is what one host or customer
 // usually gets), and by API key too when one is configured. The limit is per node: a client is
-// refused by the node it writes to (the leader, for writes that succeed). Behind a reverse proxy
-// every client has the proxy's address, so all share one bucket.
+// refused by the node it writes to (the leader, for writes that succeed or are forwarded). Behind
+// a reverse proxy every client has the proxy's address, so all would share one bucket, unless the
+// proxy is trusted (--trust-proxy, client-address.ts) and names the client.
 //
 // Memory stays bounded: buckets idle long enough to be full again (burst / perSecond seconds) are
 // the same as no bucket and are dropped, and beyond maxBuckets the least recently used ones go.
@@ -95,8 +96,12 @@ export class TokenBuckets {
  * API key when `withApiKey` (only when keys are checked: otherwise a client could invent a new
  * key per request to get a fresh bucket each time).
  */
-export function clientKey(req: IncomingMessage, withApiKey: boolean): string {
-  const ip = addressKey(req.socket.remoteAddress ?? 'unknown');
+export function clientKey(
+  req: IncomingMessage,
+  withApiKey: boolean,
+  address = req.socket.remoteAddress ?? 'unknown',
+): string {
+  const ip = addressKey(address);
   if (!withApiKey) return ip;
   // The key itself, however it was sent (as requireApiKey reads it): one client, one bucket.
   const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { apiKeyError } from './auth.js';
 import { HttpError } from './errors.js';
+import type { ClientAddressOf } from './client-address.js';
 import { clientKey, TokenBuckets, type WriteRateLimit } from './rate-limit.js';
 
 /** The error that refuses this write, or undefined when it may go on. */
@@ -23,6 +24,8 @@ export function writeCheck(options: {
   apiKey?: string;
   rateLimit?: WriteRateLimit;
   diskSpaceProblem?: DiskSpaceProblem;
+  /** The client's address behind trusted proxies; default the socket's peer. */
+  clientAddressOf?: ClientAddressOf;
 }): WriteCheck {
   const access = accessCheck(options);
   const { diskSpaceProblem } = options;
@@ -30,7 +33,12 @@ export function writeCheck(options: {
   return (req) => access(req) ?? insufficientStorage(diskSpaceProblem);
 }
 
-function accessCheck(options: { apiKey?: string; rateLimit?: WriteRateLimit }): WriteCheck {
+function accessCheck(options: {
+  apiKey?: string;
+  rateLimit?: WriteRateLimit;
+  clientAddressOf?: ClientAddressOf;
+}): WriteCheck {
+  const addressOf = options.clientAddressOf;
   const { apiKey } = options;
   if (options.rateLimit === undefined) return (req) => apiKeyError(req, apiKey);
   const buckets = new TokenBuckets(options.rateLimit);
@@ -39,7 +47,7 @@ function accessCheck(options: { apiKey?: string; rateLimit?: WriteRateLimit }): 
   return (req) => {
     const refused = apiKeyError(req, apiKey);
     if (refused !== undefined) return refused;
-    const taken = buckets.take(clientKey(req, withApiKey));
+    const taken = buckets.take(clientKey(req, withApiKey, addressOf?.(req)));
     if (taken.ok) return undefined;
     const wait = taken.retryAfterSeconds;
     return new HttpError(

@@ -28,6 +28,7 @@ export class FakeNode implements NodeApi, VisitsApi {
     { id: 1, httpUrl: 'http://127.0.0.1:8081', raftAddr: '127.0.0.1:9081', voter: true, matchIndex: 7 },
   ];
   ready = true;
+  readyForRedirects = true;
   /** When set, the next calls of that method throw (or reject with) this value. */
   readonly fail: {
     create?: unknown;
@@ -94,6 +95,16 @@ export class FakeNode implements NodeApi, VisitsApi {
     return this.byCode.get(code);
   }
 
+  /** Misses looked up again; `appearAfterMiss` is applied before the second look (a follower catching up). */
+  readonly missLookups: string[] = [];
+  appearAfterMiss: UrlRecord | undefined;
+
+  async lookupAfterMiss(code: string): Promise<UrlRecord | undefined> {
+    this.missLookups.push(code);
+    if (this.appearAfterMiss !== undefined) this.seed(this.appearAfterMiss);
+    return this.lookup(code);
+  }
+
   /** How many linearizable reads were asked for (they must not be served by lookup()). */
   linearizableReads = 0;
 
@@ -153,6 +164,10 @@ export class FakeNode implements NodeApi, VisitsApi {
     if (this.fail.removeMember !== undefined) throw this.fail.removeMember;
     this.members = this.members.filter((m) => m.id !== id);
     return this.members;
+  }
+
+  isReadyForRedirects(): boolean {
+    return this.readyForRedirects;
   }
 
   isReady(): boolean {

@@ -1,5 +1,7 @@
 // Short URLs by code. Reads are served from this node's local copy on every node (no Raft round
 // trip): GET|HEAD /:code → a redirect to the long URL, GET /api/urls/:code → the record as JSON.
+// Only a miss costs more: before its 404 a follower checks it is not merely behind the leader
+// (NodeApi.lookupAfterMiss), so a link clicked right after its creation resolves on any node.
 // An expired code answers 410 Gone: the read compares the record's expiresAt (fixed by the
 // leader) with this node's clock, so every node answers 410 from that instant on, until a
 // replicated purge removes the record (then 404). DELETE /api/urls/:code is a write (leader only,
@@ -52,7 +54,8 @@ function requestedConsistency(url: string, header: string | string[] | undefined
 }
 
 async function read(node: NodeApi, code: string, consistency: Consistency): Promise<UrlRecord | undefined> {
-  return consistency === 'linearizable' ? node.lookupLinearizable(code) : node.lookup(code);
+  if (consistency === 'linearizable') return node.lookupLinearizable(code);
+  return node.lookup(code) ?? node.lookupAfterMiss(code);
 }
 
 /** 410 with the JSON error; not cacheable: an expired alias may be created again. */
@@ -135,7 +138,7 @@ export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
     // such as GET /cluster) it must not resolve as a code.
     const record = mayBeCode(code)
       ? consistency === 'local'
-        ? node.lookup(code) // the hot path stays synchronous
+        ? (node.lookup(code) ?? (await node.lookupAfterMiss(code))) // a hit stays synchronous
         : await read(node, code, consistency)
       : undefined;
     answerRedirect(record, res);
