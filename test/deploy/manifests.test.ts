@@ -105,7 +105,12 @@ describe('docker-compose.yml', () => {
     expect(nodes[0].command.join(' ')).toMatch(
       /BOOTSTRAP_NEW_CLUSTER" = true \]; then exec node dist\/cmd\/node\.js --bootstrap/,
     );
-    expect(nodes[0].environment.JOIN).toMatch(/^http:\/\/node2:/);
+    // --join and --bootstrap exclude each other, so node1's join is in the other branch only.
+    expect(nodes[0].command.join(' ')).toMatch(
+      /else exec node dist\/cmd\/node\.js --join http:\/\/node2:8080; fi/,
+    );
+    expect(nodes[0].environment.JOIN).toBeUndefined();
+    for (const node of nodes.slice(1)) expect(node.environment.JOIN).toBe('http://node1:8080');
   });
 
   it("the balancer's config is the launcher's, written out", () => {
