@@ -18,7 +18,7 @@ import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
 import { registerWebRoutes } from './routes/web.js';
 import { registerVisitRoutes } from './routes/visits.js';
 import type { WriteRateLimit } from './rate-limit.js';
-import { shortUrlBuilder } from './short-url.js';
+import { ownBaseUrls, shortUrlBuilder } from './short-url.js';
 import type { VisitsApi } from './visits-api.js';
 import { guardWrites, insufficientStorage, writeCheck, type DiskSpaceProblem } from './write-guard.js';
 import { accessLogger } from './access-log.js';
@@ -81,14 +81,17 @@ export type HttpApp = RequestListener & { readonly express: express.Express };
 /** How long the member list of clusterBases is reused: a status() per write would walk every peer. */
 const BASES_TTL_MS = 1_000;
 
-/** The public base and every member's URL, refreshed at most every BASES_TTL_MS as members change. */
-function clusterBases(node: NodeApi, publicUrl: string): () => readonly string[] {
-  let bases: readonly string[] = [publicUrl];
+/**
+ * The short-URL base, this node's URL and every member's URL, refreshed at most every BASES_TTL_MS
+ * as members change.
+ */
+function clusterBases(node: NodeApi, own: readonly string[]): () => readonly string[] {
+  let bases: readonly string[] = own;
   let readAt = Number.NEGATIVE_INFINITY;
   return () => {
     const now = performance.now();
     if (now - readAt >= BASES_TTL_MS) {
-      bases = [publicUrl, ...node.status().members.map((m) => m.httpUrl)];
+      bases = [...own, ...node.status().members.map((m) => m.httpUrl)];
       readAt = now;
     }
     return bases;
@@ -116,7 +119,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     shortUrlOf,
     idempotencyTtlMs: options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
     blockedHost: hostBlocklist(options.blockedHosts ?? []),
-    ownBases: clusterBases(node, options.publicUrl),
+    ownBases: clusterBases(node, ownBaseUrls(options)),
   });
   const codeDeps = {
     node,

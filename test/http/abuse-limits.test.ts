@@ -62,6 +62,14 @@ describe("the cluster's own URLs", () => {
     expect(h!.node.createCalls).toEqual([]);
   });
 
+  it('a link under the short-URL base is refused too', async () => {
+    await app({ shortUrlBase: 'https://sho.rt' });
+    const res = await shorten({ url: 'https://sho.rt/abc1234' });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toBe('invalid_url');
+    expect(h!.node.createCalls).toEqual([]);
+  });
+
   it("every member's URL is refused, as the node's status lists them", async () => {
     await app();
     h!.node.members = [
