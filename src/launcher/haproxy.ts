@@ -15,6 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { stopChild } from './stop-child.js';
 
 export interface Backend {
   name: string;
@@ -163,10 +164,7 @@ export class HaproxyProcess {
   /** SIGTERM (HAProxy's hard stop), by PID; SIGKILL if it has not exited within graceMs. */
   async stop(graceMs = 5_000): Promise<void> {
     if (!this.running) return;
-    this.child!.kill('SIGTERM');
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
-    await this.exitPromise;
-    clearTimeout(timer);
+    await stopChild(this.child!, this.exitPromise!, graceMs);
   }
 }
 

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from './stop-child.js';
 
 export interface NodeProcessSpec {
   id: number;
@@ -140,10 +141,7 @@ export class NodeProcess {
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
   async stop(graceMs = 5_000): Promise<void> {
     if (!this.running) return;
-    this.child!.kill('SIGTERM');
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
-    await this.exitPromise;
-    clearTimeout(timer);
+    await stopChild(this.child!, this.exitPromise!, graceMs);
   }
 
   signal(signal: NodeJS.Signals): void {
