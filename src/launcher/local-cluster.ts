@@ -81,7 +81,11 @@ export class LocalCluster {
     }
   }
 
-  /** The leader's status once every node is a voter and has applied the leader's commit index. */
+  /**
+   * The leader's status once every node is a voter, has applied the leader's commit index and is
+   * ready. Ready matters apart from caught up: a restarted node serves redirects only after one
+   * ReadIndex round since its start, so a caller that next takes the quorum away must wait for it.
+   */
   async waitUntilConverged(
     timeoutMs: number,
     ids = this.nodes.map((n) => n.spec.id),
@@ -96,6 +100,7 @@ export class LocalCluster {
         for (const id of ids) {
           const st = await this.node(id).status();
           if (!st || st.appliedIndex < leader.commitIndex || st.leaderId !== leader.id) return undefined;
+          if (!(await this.node(id).ready())) return undefined;
         }
         return leader;
       },

@@ -148,6 +148,17 @@ export class NodeProcess {
     if (this.running) this.child!.kill(signal);
   }
 
+  /** True when /readyz answers 200: knows a leader and has caught up with it since it started. */
+  async ready(timeoutMs = 1_000): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
+      await res.body?.cancel();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
   async status(timeoutMs = 1_000): Promise<StatusSnapshot | undefined> {
     try {
       const res = await fetch(`${this.url}/cluster/status`, { signal: AbortSignal.timeout(timeoutMs) });

@@ -23,8 +23,9 @@ export function tempDataRoot(label: string): string {
   return mkdtempSync(join(tmpdir(), `shortener-${label}-`));
 }
 
+/** Removes a test's data dir, unless KEEP_TEST_DIRS is set (to read a failed run's node logs). */
 export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 }
 
 /** The last `lines` lines of each node<i>.log under dataRoot, for failure output. */

@@ -233,24 +233,28 @@ describeLb('behind HAProxy', () => {
     const survivor = tc.cluster.nodes.find((n) => n.spec.id !== leader.id)!;
     const others = tc.cluster.nodes.filter((n) => n !== survivor);
     await Promise.all(others.map((n) => n.kill()));
-    // The survivor gives up on its dead leader (an election timeout), then cannot win a vote.
-    await waitFor(
-      'the survivor to know no leader',
-      async () => ((await survivor.status())?.leaderId === 0 ? true : undefined),
-      20_000,
-    );
-    expect((await call(`${survivor.url}/readyz`)).status).toBe(503);
-    expect((await call(`${survivor.url}/readyz/redirects`)).status).toBe(200);
-    const bad = await readWhile(codes, new Promise((r) => setTimeout(r, 1_500)));
-    expect(bad).toEqual([]);
-    const started = performance.now();
-    const miss = await call(`${lb.url}/NoSuchCode1`);
-    expect(miss.status).toBe(404);
-    // Bounded: no leader to ask, so the local answer comes without waiting out the check's timeout.
-    expect(performance.now() - started).toBeLessThan(5_000);
-    const write = await create('https://example.com/no-quorum');
-    expect(write.status).toBe(503);
-    for (const n of others) tc.restart(n.spec.id);
+    // Restarted even when an assertion fails, so the next test finds a whole cluster.
+    try {
+      // The survivor gives up on its dead leader (an election timeout), then cannot win a vote.
+      await waitFor(
+        'the survivor to know no leader',
+        async () => ((await survivor.status())?.leaderId === 0 ? true : undefined),
+        20_000,
+      );
+      expect((await call(`${survivor.url}/readyz`)).status).toBe(503);
+      expect((await call(`${survivor.url}/readyz/redirects`)).status).toBe(200);
+      const bad = await readWhile(codes, new Promise((r) => setTimeout(r, 1_500)));
+      expect(bad).toEqual([]);
+      const started = performance.now();
+      const miss = await call(`${lb.url}/NoSuchCode1`);
+      expect(miss.status).toBe(404);
+      // Bounded: no leader to ask, so the local answer comes without waiting out the check's timeout.
+      expect(performance.now() - started).toBeLessThan(5_000);
+      const write = await create('https://example.com/no-quorum');
+      expect(write.status).toBe(503);
+    } finally {
+      for (const n of others) tc.restart(n.spec.id);
+    }
     await tc.cluster.waitUntilConverged(45_000);
   }, 180_000);
 
