@@ -14,6 +14,7 @@ import { registerOpenApiRoute } from './openapi.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { redirectAnswerer, registerCodeRoutes } from './routes/codes.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerSeedRoute } from './routes/seed.js';
 import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
 import { registerWebRoutes } from './routes/web.js';
 import { registerVisitRoutes } from './routes/visits.js';
@@ -161,6 +162,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   // Fixed paths before /:code, which takes any single segment.
   registerHealthRoutes(app, { node });
   registerOpenApiRoute(app, options.publicUrl, options.shortUrlBase);
+  // Before the web page's route, whose other methods of / are a 405.
+  registerSeedRoute(app, { shorten, maxBodyBytes, access: writeAccess });
   // Before the shorten routes: it answers browsers' form posts to /shorten with a page.
   registerWebRoutes(app, { node, apiKeyRequired: options.apiKey !== undefined });
   const clusterAccess = requireClusterAccess(options.clusterToken);

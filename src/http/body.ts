@@ -54,6 +54,21 @@ export function parseBody(formats: readonly BodyFormat[], maxBodyBytes: number):
   };
 }
 
+/**
+ * The body as text into req.body whatever its Content-Type says (for POST /, whose clients send the
+ * bare URL under any type or none). UTF-8 unless a charset is named.
+ */
+export function parseRawText(maxBodyBytes: number): RequestHandler {
+  const parse = express.text({ limit: maxBodyBytes, type: () => true, defaultCharset: 'utf-8' });
+  return (req, res, next) => {
+    if (!hasBody(req.headers)) return next();
+    parse(req, res, (err?: unknown) => {
+      if (err === undefined || err === null) return next();
+      next(toBodyError(err, 'text', maxBodyBytes));
+    });
+  };
+}
+
 /** Same rule as body-parser's: a body is announced by Transfer-Encoding or a non-zero Content-Length. */
 function hasBody(headers: { 'transfer-encoding'?: string; 'content-length'?: string }): boolean {
   return (

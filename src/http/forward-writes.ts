@@ -1,4 +1,4 @@
-// --forward-writes: a follower passes a write (POST /shorten, DELETE /api/urls/:code) to the leader
+// --forward-writes: a follower passes a write (POST /shorten or /, DELETE /api/urls/:code) to the leader
 // over HTTP and returns the leader's answer as it is — status, headers, body — so idempotency keys,
 // 201/200, 409 alias_taken, 422, 429 and the rest mean exactly what they mean on the leader, who
 // decides everything. Behind a load balancer that spreads writes over all nodes, this is what
@@ -80,7 +80,7 @@ export function isForwardableWrite(method: string | undefined, url: string | und
   if (url === undefined) return false;
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  if (method === 'POST') return path === '/shorten';
+  if (method === 'POST') return path === '/shorten' || path === '/';
   if (method === 'DELETE') return WRITE_PATH.test(path);
   return false;
 }
@@ -88,13 +88,14 @@ export function isForwardableWrite(method: string | undefined, url: string | und
 /** Returns the route that forwards this request, or undefined to answer it here. */
 export function writeForwarder(options: WriteForwarding): (req: IncomingMessage) => HotRoute | undefined {
   const agent = new Agent({ keepAliveTimeout: 4_000, ...(options.ca && { connect: { ca: options.ca } }) });
-  const serve = (path: '/shorten' | '/api/urls/:code'): HotRoute => ({
+  const serve = (path: '/shorten' | '/' | '/api/urls/:code'): HotRoute => ({
     path,
     serve(req, res) {
       void forward(req, res, options, agent);
     },
   });
   const shorten = serve('/shorten');
+  const seedCreate = serve('/');
   const remove = serve('/api/urls/:code');
   return (req) => {
     // GETs are nearly all requests: one comparison and out.
@@ -102,7 +103,8 @@ export function writeForwarder(options: WriteForwarding): (req: IncomingMessage)
     if (!isForwardableWrite(req.method, req.url)) return undefined;
     if (req.headers[FORWARDED_HEADER] !== undefined) return undefined;
     if (options.leader() === undefined) return undefined;
-    return req.method === 'POST' ? shorten : remove;
+    if (req.method !== 'POST') return remove;
+    return req.url === '/' || req.url!.startsWith('/?') ? seedCreate : shorten;
   };
 }
 

@@ -6,12 +6,12 @@ import { clusterSecurity, writeSecurity } from './openapi-schemas.js';
 
 type Json = Record<string, unknown>;
 
-const ref = (kind: 'schemas' | 'responses' | 'headers', name: string): Json => ({
+export const ref = (kind: 'schemas' | 'responses' | 'headers', name: string): Json => ({
   $ref: `#/components/${kind}/${name}`,
 });
-const json = (schema: Json): Json => ({ 'application/json': { schema } });
+export const json = (schema: Json): Json => ({ 'application/json': { schema } });
 const html = { 'text/html': { schema: { type: 'string' } } };
-const errorWith = (description: string, ...codes: string[]): Json => ({
+export const errorWith = (description: string, ...codes: string[]): Json => ({
   description,
   content: json({
     allOf: [ref('schemas', 'Error'), { properties: { error: { type: 'string', examples: codes } } }],

@@ -5,6 +5,7 @@
 import type { Express } from 'express';
 import { methodNotAllowed } from './error-middleware.js';
 import { paths } from './openapi-paths.js';
+import { extraPaths } from './openapi-paths-extra.js';
 import { headers, responses, schemas, securitySchemes } from './openapi-schemas.js';
 
 export type OpenApiDocument = Record<string, unknown> & {
@@ -32,7 +33,7 @@ export function openApiDocument(publicUrl: string, shortUrlBase?: string): OpenA
       { name: 'operations', description: 'Health, readiness, metrics, this document.' },
       { name: 'web', description: 'The web page.' },
     ],
-    paths: withInternalErrors(paths),
+    paths: withInternalErrors(mergePaths(paths, extraPaths)),
     components: { schemas, headers, responses, securitySchemes },
   };
 }
@@ -43,6 +44,16 @@ function servers(publicUrl: string, shortUrlBase: string | undefined): Array<Rec
   const base = shortUrlBase?.replace(/\/+$/, '');
   if (base === undefined || base === own.url) return [own];
   return [{ url: base, description: 'The service (every node, behind its load balancer)' }, own];
+}
+
+/** The operations of both tables; a path in both gets the methods of both. */
+function mergePaths(
+  a: Record<string, Record<string, unknown>>,
+  b: Record<string, Record<string, unknown>>,
+): Record<string, Record<string, unknown>> {
+  const out = { ...a };
+  for (const [path, item] of Object.entries(b)) out[path] = { ...out[path], ...item };
+  return out;
 }
 
 /** Any operation can fail unexpectedly: the error handler answers 500 `internal` for all of them. */

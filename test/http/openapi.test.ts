@@ -205,6 +205,16 @@ describe('real answers conform to the document', () => {
     expect(await conforms('/shorten', jsonBody({ url: 'https://example.com/e' }))).toBe(503);
   });
 
+  it('POST / (the seed contract): 201, 200, 400, 409 not_leader', async () => {
+    h = await startApp();
+    const raw = (body: string) => ({ method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+    expect(await conforms('/', raw('https://example.com/seed'))).toBe(201);
+    expect(await conforms('/', raw('https://example.com/seed'))).toBe(200);
+    expect(await conforms('/', raw('not a url'))).toBe(400);
+    h.node.fail.create = new NotLeaderError(2, 'http://127.0.0.1:8082');
+    expect(await conforms('/', raw('https://example.com/other'))).toBe(409);
+  });
+
   it('POST /shorten without the API key: 401', async () => {
     h = await startApp({ apiKey: 'k' });
     expect(await conforms('/shorten', jsonBody({ url: 'https://example.com/' }))).toBe(401);

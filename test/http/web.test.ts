@@ -41,7 +41,7 @@ describe('GET /', () => {
 
   it('other methods → 405 JSON', async () => {
     h = await startApp();
-    const res = await fetch(h.baseUrl + '/', { method: 'POST' });
+    const res = await fetch(h.baseUrl + '/', { method: 'DELETE' });
     expect(res.status).toBe(405);
     expect(await json(res)).toMatchObject({ error: 'method_not_allowed' });
   });

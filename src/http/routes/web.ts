@@ -19,7 +19,8 @@ export function registerWebRoutes(app: Express, deps: { node: NodeApi; apiKeyReq
     .route('/')
     // The page changes only with a new version of the node: the browser may keep it, revalidating.
     .get((_req, res) => sendHtml(res, page, 'no-cache'))
-    .all(methodNotAllowed(['GET', 'HEAD']));
+    // POST / is the seed's create (seed.ts), registered before this.
+    .all(methodNotAllowed(['GET', 'HEAD', 'POST']));
   app.options('/shorten', corsPreflight(deps.node));
   app.post('/shorten', corsHeaders(deps.node), htmlForFormPosts({ apiKeyField }));
 }
