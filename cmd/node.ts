@@ -5,7 +5,8 @@
 //   [--heartbeat-ticks N] [--election-ticks N]
 import { parseArgs } from 'node:util';
 import { isNodeId, NODE_ID_RULE } from '../src/common/node-id.js';
-import { REDIRECT_STATUSES, type AbuseLimits, type RedirectStatus } from '../src/http/app.js';
+import type { AbuseLimits } from '../src/http/app.js';
+import { REDIRECT_STATUSES, isRedirectStatus, type RedirectStatus } from '../src/service/link-rules.js';
 import { normalizeBlockedHosts } from '../src/http/host-blocklist.js';
 import { resolveSecret } from '../src/common/secrets.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../src/http/connection-limits.js';
@@ -120,10 +121,10 @@ function envFlag(value: string | undefined, name: string): boolean {
 function redirectStatus(value: string | undefined): RedirectStatus | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!(REDIRECT_STATUSES as readonly number[]).includes(n)) {
+  if (!isRedirectStatus(n)) {
     fail(`--redirect-status must be one of ${REDIRECT_STATUSES.join(', ')}, got "${value}"`);
   }
-  return n as RedirectStatus;
+  return n;
 }
 
 function parseAbuseLimits(

@@ -1,34 +1,28 @@
 // What the loader needs to know about the cluster before it starts: who leads (writes go there) and
 // which nodes serve reads, from GET /cluster/status; and, for reads, a set of existing codes.
-import type { StatusSnapshot } from '../src/launcher/node-process.js';
+import type { ClusterStatus } from '../src/service/cluster-status.js';
 import type { HttpClient } from './client.js';
 import type { ReadNodes } from './options.js';
-
-/** A node's GET /cluster/status answer (the fields the loader reads). */
-export type NodeStatus = Pick<
-  StatusSnapshot,
-  'id' | 'role' | 'term' | 'leaderId' | 'leaderUrl' | 'commitIndex' | 'appliedIndex'
->;
 
 export interface ClusterView {
   /** Where writes are sent first; a 409 moves it. Falls back to the first node when nobody answers. */
   leaderUrl: string;
   /** Status of each node URL as given on the command line (undefined: no /cluster/status there). */
-  statuses: Map<string, NodeStatus | undefined>;
+  statuses: Map<string, ClusterStatus | undefined>;
 }
 
-export async function fetchStatus(client: HttpClient, nodeUrl: string): Promise<NodeStatus | undefined> {
+export async function fetchStatus(client: HttpClient, nodeUrl: string): Promise<ClusterStatus | undefined> {
   const r = await client.send('GET', `${trimSlash(nodeUrl)}/cluster/status`, undefined, true);
   if (r.status !== 200 || !r.body) return undefined;
   try {
-    return JSON.parse(r.body.toString('utf8')) as NodeStatus;
+    return JSON.parse(r.body.toString('utf8')) as ClusterStatus;
   } catch {
     return undefined;
   }
 }
 
 export async function discover(client: HttpClient, nodes: string[]): Promise<ClusterView> {
-  const statuses = new Map<string, NodeStatus | undefined>();
+  const statuses = new Map<string, ClusterStatus | undefined>();
   await Promise.all(nodes.map(async (n) => statuses.set(n, await fetchStatus(client, n))));
   // Prefer a node that says it leads (its URL as we know it); else whatever leader a node points to.
   let leaderUrl = nodes.find((n) => statuses.get(n)?.role === 'leader');
@@ -105,14 +99,14 @@ export class LeaderFinder {
         const r = await this.client.send('GET', url, undefined, true, this.probeTimeoutMs);
         if (r.status !== 200 || !r.body) return undefined;
         try {
-          return { url: trimSlash(n), st: JSON.parse(r.body.toString('utf8')) as NodeStatus };
+          return { url: trimSlash(n), st: JSON.parse(r.body.toString('utf8')) as ClusterStatus };
         } catch {
           return undefined;
         }
       }),
     );
-    const live = answers.filter((a): a is { url: string; st: NodeStatus } => a?.st !== undefined);
-    const byTerm = (a: { st: NodeStatus }, b: { st: NodeStatus }): number => b.st.term - a.st.term;
+    const live = answers.filter((a): a is { url: string; st: ClusterStatus } => a?.st !== undefined);
+    const byTerm = (a: { st: ClusterStatus }, b: { st: ClusterStatus }): number => b.st.term - a.st.term;
     const leaders = live.filter((a) => a.st.role === 'leader').sort(byTerm);
     const pointed = live
       .filter((a) => typeof a.st.leaderUrl === 'string' && a.st.leaderUrl !== '')

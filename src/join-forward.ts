@@ -3,7 +3,8 @@
 // can change). So a joining node sends its token to the one URL its operator gave it and never to
 // an address it learned from an answer nobody authenticated (a 409's leaderUrl, a redirect).
 import { Agent, fetch } from 'undici';
-import { FORWARDED_JOIN_HEADER, type JoinRequest } from './http/node-api.js';
+import { FORWARDED_JOIN_HEADER } from './http/node-api.js';
+import type { JoinRequest } from './service/cluster-status.js';
 
 export interface ForwardedAnswer {
   status: number;

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { answerClientErrors } from './http/client-error.js';
-import { createHttpApp, type AbuseLimits, type RedirectStatus } from './http/app.js';
+import { createHttpApp, type AbuseLimits } from './http/app.js';
+import type { RedirectStatus } from './service/link-rules.js';
 import {
   connectionServerOptions,
   DEFAULT_CONNECTION_LIMITS,

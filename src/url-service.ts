@@ -1,24 +1,25 @@
 // The node as the HTTP layer sees it (NodeApi, VisitsApi): URL-store commands proposed through
 // Raft, local reads from the store, cluster status and membership, and visit statistics (counted
-// here, batched to the leader by a VisitFlusher). It translates runtime errors into the HTTP
-// layer's typed errors (409 not-leader, 503, 504, ...).
+// here, batched to the leader by a VisitFlusher). It translates runtime errors into the service's
+// typed errors (service/errors.ts), which HTTP answers from its error table.
 import type { Registry } from 'prom-client';
+import type { NodeApi } from './http/node-api.js';
+import type { ClusterStatus, JoinRequest, MemberInfo } from './service/cluster-status.js';
 import {
-  ALIAS_TAKEN,
   CODE_TAKEN,
-  IDEMPOTENCY_KEY_REUSED,
+  MEMBER_EXISTS,
+  MEMBERSHIP_CHANGE_IN_PROGRESS,
+  NOT_A_MEMBER,
+  NOT_LEADER,
   CommitTimeoutError,
   ConflictError,
+  ForbiddenError,
+  IdempotencyKeyReusedError,
   NotLeaderError,
   UnavailableError,
-  type ClusterStatus,
-  type CreateCommandInput,
-  type CreateResult,
-  type JoinRequest,
-  type MemberInfo,
-  type NodeApi,
-  type UrlRecord,
-} from './http/node-api.js';
+  aliasTaken,
+} from './service/errors.js';
+import type { CreateCommandInput, CreateResult, UrlRecord } from './service/records.js';
 import type { VisitBatchOutcome, VisitsApi, VisitSummary } from './http/visits-api.js';
 import { DiskFullError, NotMemberError, ProposalDroppedError, RuntimeStoppedError } from './node/errors.js';
 import type { RaftRuntime } from './node/runtime.js';
@@ -34,7 +35,6 @@ import { VisitFlusher } from './visits/visit-flusher.js';
 import { VisitMetrics } from './visits/visit-metrics.js';
 import { PurgeClock } from './purge-clock.js';
 import { capVisitDays } from './visits/visit-day-window.js';
-import { HttpError } from './http/errors.js';
 import { ReadBarrier } from './read-barrier.js';
 
 export interface PurgerOptions {
@@ -114,12 +114,9 @@ export class UrlService implements NodeApi, VisitsApi {
         case 'code_taken':
           throw new ConflictError(CODE_TAKEN, `code ${result.code} is already taken`);
         case 'alias_taken':
-          throw new ConflictError(ALIAS_TAKEN, `the alias ${result.code} is already taken`);
+          throw aliasTaken(result.code);
         case 'idempotency_key_reused':
-          throw new ConflictError(
-            IDEMPOTENCY_KEY_REUSED,
-            'this Idempotency-Key was already used with a different request',
-          );
+          throw new IdempotencyKeyReusedError();
       }
     }
     return result;
@@ -207,9 +204,8 @@ export class UrlService implements NodeApi, VisitsApi {
   acceptVisitBatch(batch: VisitsCommand): Promise<VisitBatchOutcome> {
     // Only the cluster's own nodes count visits; an id that is not one (any more) sends nothing.
     if (this.runtime.member(batch.origin) === undefined) {
-      throw new HttpError(
-        403,
-        'not_a_member',
+      throw new ForbiddenError(
+        NOT_A_MEMBER,
         `node ${batch.origin} is not a member of this cluster; its visit counts are refused`,
       );
     }
@@ -352,7 +348,7 @@ export class UrlService implements NodeApi, VisitsApi {
     const { status, body } = answer;
     if (status === 200 && Array.isArray(body.members)) return body.members as MemberInfo[];
     const message = typeof body.message === 'string' ? body.message : `the leader answered ${status}`;
-    if (status === 409 && typeof body.error === 'string' && body.error !== 'not_leader') {
+    if (status === 409 && typeof body.error === 'string' && body.error !== NOT_LEADER) {
       throw new ConflictError(body.error, message);
     }
     // Leadership moved, no quorum, a timeout: the joiner retries.
@@ -370,7 +366,7 @@ export class UrlService implements NodeApi, VisitsApi {
     const id = request.id;
     if (existing.httpUrl !== request.httpUrl || existing.raftAddr !== request.raftAddr) {
       throw new ConflictError(
-        'member_exists',
+        MEMBER_EXISTS,
         `node ${id} is already a member at ${existing.httpUrl} (raft ${existing.raftAddr}); a join never ` +
           `changes a member's addresses: remove member ${id} first, or join with another id`,
       );
@@ -380,7 +376,7 @@ export class UrlService implements NodeApi, VisitsApi {
     const voter = st.confState.voters.includes(id);
     if (voter || (st.progress.get(id)?.matchIndex ?? 0) > 0) {
       throw new ConflictError(
-        'member_exists',
+        MEMBER_EXISTS,
         `node ${id} is already a member (${voter ? 'a voter' : 'a learner holding entries'}) running on other ` +
           `data (node UUID ${existing.nodeUuid ?? 'unknown'}, the joiner's is ${request.nodeUuid ?? 'unknown'}): ` +
           `this node's data dir was lost or replaced, and a node that forgot its votes and log must not ` +
@@ -393,7 +389,7 @@ export class UrlService implements NodeApi, VisitsApi {
 
   async removeMember(id: number): Promise<MemberInfo[]> {
     this.requireLeader();
-    if (!this.runtime.member(id)) throw new ConflictError('not_a_member', `node ${id} is not a member`);
+    if (!this.runtime.member(id)) throw new ConflictError(NOT_A_MEMBER, `node ${id} is not a member`);
     if (id === this.runtime.nodeId) {
       // Removing the leader itself: hand leadership over first (as on SIGTERM), so the cluster
       // gets a ~10 ms blip instead of an election timeout; the client retries on the new leader.
@@ -457,7 +453,7 @@ export class UrlService implements NodeApi, VisitsApi {
       if (err instanceof NotMemberError) throw new UnavailableError(err.message);
       if (err instanceof DiskFullError) throw new UnavailableError(err.message);
       if (err instanceof ProposalRejectedError)
-        throw new ConflictError('membership_change_in_progress', err.message);
+        throw new ConflictError(MEMBERSHIP_CHANGE_IN_PROGRESS, err.message);
       throw err;
     }
   }

@@ -12,7 +12,8 @@ import { appendFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultFs } from '../../src/launcher/fault-fs.js';
 import { freePorts } from '../../src/launcher/free-ports.js';
-import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
+import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
+import type { ClusterStatus } from '../../src/service/cluster-status.js';
 import { resumeAllPaused } from '../faults/pauser.js';
 import type { NodeDirectory } from './clients.js';
 import { LinkProxies } from './proxy.js';
@@ -143,7 +144,7 @@ export class ChaosCluster implements NodeDirectory {
   }
 
   /** Node 1 bootstraps, the others join; resolves when all are voters and caught up. */
-  async start(timeoutMs: number, log: (m: string) => void): Promise<StatusSnapshot> {
+  async start(timeoutMs: number, log: (m: string) => void): Promise<ClusterStatus> {
     const [first, ...rest] = this.members.map((id) => this.node(id));
     // Only the first start founds the cluster (a restart on its data dir needs no flag).
     this.launch(first, { bootstrap: true });
@@ -261,7 +262,7 @@ export class ChaosCluster implements NodeDirectory {
   // ------------------------------------------------------------------ status
 
   /** Status of a running node, with a short timeout (a paused node does not answer). */
-  async status(id: number, timeoutMs = 400): Promise<StatusSnapshot | undefined> {
+  async status(id: number, timeoutMs = 400): Promise<ClusterStatus | undefined> {
     const n = this.procs.get(id);
     if (!n?.running) return undefined;
     return n.status(timeoutMs);
@@ -272,9 +273,9 @@ export class ChaosCluster implements NodeDirectory {
     return (await this.leaderStatus(timeoutMs))?.id;
   }
 
-  async leaderStatus(timeoutMs = 400): Promise<StatusSnapshot | undefined> {
+  async leaderStatus(timeoutMs = 400): Promise<ClusterStatus | undefined> {
     const all = await Promise.all(this.ids.map((id) => this.status(id, timeoutMs)));
-    let best: StatusSnapshot | undefined;
+    let best: ClusterStatus | undefined;
     for (const st of all) if (st?.role === 'leader' && (!best || st.term > best.term)) best = st;
     return best;
   }
@@ -283,7 +284,7 @@ export class ChaosCluster implements NodeDirectory {
    * Resolves with the leader's status once the leader's membership is exactly the intended
    * members, all voters, and every one of them follows it and has applied its commit index.
    */
-  async waitUntilConverged(timeoutMs: number): Promise<StatusSnapshot> {
+  async waitUntilConverged(timeoutMs: number): Promise<ClusterStatus> {
     return waitFor(
       `nodes ${this.ids.join(',')} to be the voters, and caught up`,
       async () => {

@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freePorts } from '../../src/launcher/free-ports.js';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
-import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
+import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
+import type { ClusterStatus } from '../../src/service/cluster-status.js';
 import type { LoadOptions } from '../options.js';
 import { startLoad, type RunHandle, type RunResult } from '../run.js';
 import type { Ack } from '../workload.js';
@@ -164,7 +165,7 @@ export async function runClusterLoad(o: ClusterRunOptions): Promise<ClusterRunRe
     const h = handle;
 
     // ------------------------------------------------------------------ the fault actions
-    const leaderNow = async (): Promise<StatusSnapshot | undefined> => {
+    const leaderNow = async (): Promise<ClusterStatus | undefined> => {
       try {
         return await waitFor('a leader', () => cluster.leaderStatus(), 5_000, 20);
       } catch {

@@ -5,7 +5,8 @@
 // had another chance to catch up, and reported only if it is still missing.
 import { performance } from 'node:perf_hooks';
 import { HttpClient } from '../client.js';
-import { fetchStatus, type NodeStatus } from '../cluster.js';
+import { fetchStatus } from '../cluster.js';
+import type { ClusterStatus } from '../../src/service/cluster-status.js';
 import type { Ack } from '../workload.js';
 
 export interface MissingWrite {
@@ -118,11 +119,11 @@ async function waitForApplied(
   timeoutMs: number,
   atLeast = 0,
   needLeader = true,
-): Promise<{ ok: boolean; target: number; statuses: Map<string, NodeStatus | undefined> }> {
+): Promise<{ ok: boolean; target: number; statuses: Map<string, ClusterStatus | undefined> }> {
   const deadline = performance.now() + timeoutMs;
   let target = atLeast;
   for (;;) {
-    const statuses = new Map<string, NodeStatus | undefined>();
+    const statuses = new Map<string, ClusterStatus | undefined>();
     await Promise.all(nodes.map(async (n) => statuses.set(n, await fetchStatus(client, n))));
     // The target only grows: a leader that just took over may report a commit index below what an
     // earlier leader committed until its own first entry commits.

@@ -2,7 +2,7 @@
 // and a few HTTP probes (readiness, status, reads).
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StatusSnapshot } from '../../src/launcher/node-process.js';
+import type { ClusterStatus } from '../../src/service/cluster-status.js';
 import { codeOf, urlOf } from './workload.js';
 
 /** Bytes under one directory: apparent (sum of file sizes) and allocated (du). */
@@ -98,10 +98,10 @@ export async function fetchMetrics(baseUrl: string): Promise<string> {
   return res.text();
 }
 
-export async function fetchStatus(baseUrl: string): Promise<StatusSnapshot | undefined> {
+export async function fetchStatus(baseUrl: string): Promise<ClusterStatus | undefined> {
   try {
     const res = await fetch(`${baseUrl}/cluster/status`, { signal: AbortSignal.timeout(2_000) });
-    return res.ok ? ((await res.json()) as StatusSnapshot) : undefined;
+    return res.ok ? ((await res.json()) as ClusterStatus) : undefined;
   } catch {
     return undefined;
   }

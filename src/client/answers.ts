@@ -1,6 +1,7 @@
 // Reading the API's answers: JSON bodies, the two kinds of 409, Retry-After. Pure functions, so
 // the rules are in one place (the load tool reads answers with them too).
 import type { ErrorBody } from './errors.js';
+import { NOT_LEADER } from '../service/errors.js';
 
 /** The body as a JSON object, or undefined (empty, not JSON, not an object). */
 export function jsonObject(body: string): Record<string, unknown> | undefined {
@@ -38,7 +39,7 @@ export function notLeaderTarget(status: number, body: string): string | undefine
 /** A 409 not-leader that names no leader (the node has not learnt one yet). */
 export function isLeaderlessNotLeader(status: number, body: string): boolean {
   return (
-    status === 409 && jsonObject(body)?.error === 'not_leader' && notLeaderTarget(status, body) === undefined
+    status === 409 && jsonObject(body)?.error === NOT_LEADER && notLeaderTarget(status, body) === undefined
   );
 }
 

@@ -7,6 +7,8 @@ import { retryPolicy } from './backoff.js';
 import { sendRead, sendWrite, type Answered, type CallContext } from './calls.js';
 import { AliasTakenError, ApiError, NotLeaderError } from './errors.js';
 import { NodeRouter } from './router.js';
+import { ALIAS_TAKEN } from '../service/errors.js';
+import { isRedirectStatus } from '../service/link-rules.js';
 import { UndiciTransport, type Transport } from './transport.js';
 import type {
   CreateOptions,
@@ -17,8 +19,6 @@ import type {
   ShortenerClientOptions,
   UrlStats,
 } from './types.js';
-
-const REDIRECTS = new Set([301, 302, 307, 308]);
 
 export class ShortenerClient {
   private readonly ctx: CallContext;
@@ -93,10 +93,10 @@ export class ShortenerClient {
   async resolve(code: string, options: ReadOptions = {}): Promise<ResolveResult> {
     const a = await sendRead(this.ctx, { method: 'GET', path: codePath('/', code, options), headers: {} });
     const { status, headers } = a.res;
-    if (REDIRECTS.has(status) && headers.location !== undefined) {
+    if (isRedirectStatus(status) && headers.location !== undefined) {
       const found: ResolveResult = {
         found: true,
-        status: status as 301 | 302 | 307 | 308,
+        status,
         location: headers.location,
         ...a.info,
       };
@@ -174,7 +174,7 @@ function failure(a: Answered): ApiError {
   let err: ApiError;
   if (notLeaderTarget(status, text) !== undefined || isLeaderlessNotLeader(status, text)) {
     err = new NotLeaderError(body);
-  } else if (status === 409 && body.error === 'alias_taken') {
+  } else if (status === 409 && body.error === ALIAS_TAKEN) {
     err = new AliasTakenError(body);
   } else {
     err = new ApiError(status, body, retryAfterMs(headers['retry-after']));

@@ -1,14 +1,10 @@
 // What a call throws. Every error carries how far the call got (the exchanges it made), so a
 // caller can tell "the cluster said no" (ApiError, with the API's machine code) from "no answer"
 // (NetworkError), and "this alias is taken" from "this node does not lead" among the 409s.
+import type { ErrorBody } from '../service/errors.js';
 import type { CallInfo, Exchange } from './types.js';
 
-/** The API's JSON error body: `{error, message}` plus fields some errors add. */
-export interface ErrorBody {
-  error: string;
-  message: string;
-  [extra: string]: unknown;
-}
+export type { ErrorBody };
 
 export abstract class ShortenerError extends Error implements CallInfo {
   node = '';

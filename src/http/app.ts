@@ -9,6 +9,7 @@ import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFound } from './error-middleware.js';
 import { hostBlocklist } from './host-blocklist.js';
 import { expressRoute, httpMetrics, registerMetricsRoute } from './metrics.js';
+import type { RedirectStatus } from '../service/link-rules.js';
 import type { NodeApi } from './node-api.js';
 import { registerOpenApiRoute } from './openapi.js';
 import { registerClusterRoutes } from './routes/cluster.js';
@@ -72,8 +73,6 @@ export interface HttpAppOptions {
 /** The abuse limits a node passes through from its flags. */
 export type AbuseLimits = Pick<HttpAppOptions, 'blockedHosts' | 'writeRateLimit'>;
 
-export type RedirectStatus = 301 | 302 | 307 | 308;
-export const REDIRECT_STATUSES: readonly RedirectStatus[] = [301, 302, 307, 308];
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000;
 
 /** The node's HTTP request listener; `express` is the app behind the hot routes (its router can be walked). */

@@ -1,6 +1,8 @@
 // Turns anything a handler throws into the JSON error the API promises. Pure: no Express, no
-// logging, so the whole status table is visible (and testable) in one place.
-import { CommitTimeoutError, ConflictError, NotLeaderError, UnavailableError } from './node-api.js';
+// logging, so every answer to an error is visible (and testable) in one place; the service's
+// refusals get their status from error-table.ts.
+import { ServiceError, type ErrorBody } from '../service/errors.js';
+import { errorBody, httpStatusOf } from './error-table.js';
 
 /** An error a handler raises on purpose: it already knows its status and machine code. */
 export class HttpError extends Error {
@@ -19,53 +21,24 @@ export class HttpError extends Error {
 
 export interface ErrorResponse {
   status: number;
-  body: { error: string; message: string; [extra: string]: unknown };
+  body: ErrorBody;
   headers?: Readonly<Record<string, string>>;
   /** True when nothing anticipated this error: it is logged with its stack, the client sees a generic 500. */
   unexpected: boolean;
 }
 
-/** A short wait before a retry is worth it: an election usually settles well within a second. */
-const RETRY_SOON = { 'Retry-After': '1' } as const;
-
 export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof HttpError) {
     return {
       status: err.status,
-      body: { ...err.details, error: err.errorCode, message: err.message },
+      body: errorBody(err.errorCode, err.message, err.details),
       headers: err.headers,
       unexpected: false,
     };
   }
-  if (err instanceof NotLeaderError) {
-    if (err.leaderId !== 0) {
-      // Clients and the join script follow leaderUrl; the body shape is part of the contract.
-      return {
-        status: 409,
-        body: { error: 'not_leader', message: err.message, leaderId: err.leaderId, leaderUrl: err.leaderUrl },
-        unexpected: false,
-      };
-    }
-    return {
-      status: 503,
-      body: { error: 'no_leader', message: err.message },
-      headers: RETRY_SOON,
-      unexpected: false,
-    };
-  }
-  if (err instanceof CommitTimeoutError) {
-    return { status: 504, body: { error: 'commit_timeout', message: err.message }, unexpected: false };
-  }
-  if (err instanceof UnavailableError) {
-    return {
-      status: 503,
-      body: { error: 'unavailable', message: err.message },
-      headers: RETRY_SOON,
-      unexpected: false,
-    };
-  }
-  if (err instanceof ConflictError) {
-    return { status: 409, body: { error: err.errorCode, message: err.message }, unexpected: false };
+  if (err instanceof ServiceError) {
+    const { status, headers } = httpStatusOf(err);
+    return { status, body: errorBody(err.errorCode, err.message, err.details), headers, unexpected: false };
   }
   const clientError = asExposedClientError(err);
   if (clientError) return clientError;

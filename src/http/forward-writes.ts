@@ -20,6 +20,8 @@ import { Agent } from 'undici';
 import { errorCodeOf } from '../client/transport.js';
 import type { HotRoute } from './hot-routes.js';
 import { HttpError, toErrorResponse } from './errors.js';
+import { NOT_LEADER } from '../service/errors.js';
+import { RETRY_SOON } from './error-table.js';
 import { writeJson } from './json-response.js';
 
 /** Where this node's writes go: the leader's id and URL when another node leads, else undefined. */
@@ -171,7 +173,7 @@ function redirectedLeader(answer: LeaderAnswer, tried: string): { id: number; ur
   } catch {
     return undefined;
   }
-  if (parsed.error !== 'not_leader' || typeof parsed.leaderUrl !== 'string') return undefined;
+  if (parsed.error !== NOT_LEADER || typeof parsed.leaderUrl !== 'string') return undefined;
   if (typeof parsed.leaderId !== 'number' || parsed.leaderUrl === tried) return undefined;
   return { id: parsed.leaderId, url: parsed.leaderUrl };
 }
@@ -227,7 +229,7 @@ function hopFailure(err: unknown, leaderId: number): HttpError {
       503,
       'leader_unreachable',
       `the leader (node ${leaderId}) could not be reached, so the write was not sent; retry shortly`,
-      { 'Retry-After': '1' },
+      RETRY_SOON,
     );
   }
   return new HttpError(

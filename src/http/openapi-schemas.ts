@@ -4,6 +4,8 @@
 // carries, and objects stay open (more fields may be added without breaking clients).
 
 import { MAX_NODE_ID } from '../common/node-id.js';
+import { ALIAS_TAKEN, NO_LEADER, NOT_LEADER, UNAVAILABLE } from '../service/errors.js';
+import { ALIAS_SYNTAX, MAX_TTL_SECONDS } from '../service/link-rules.js';
 import { MAX_HTTP_URL_LENGTH, MAX_RAFT_ADDR_LENGTH } from './join-request.js';
 
 type Json = Record<string, unknown>;
@@ -30,7 +32,7 @@ export const schemas: Record<string, Json> = {
       'A write reached a follower. Send it again to leaderUrl (clients and the join script follow it).',
     required: ['message', 'leaderId', 'leaderUrl'],
     properties: {
-      error: { const: 'not_leader' },
+      error: { const: NOT_LEADER },
       message: { type: 'string' },
       leaderId: { type: 'integer', minimum: 1 },
       leaderUrl: string("The leader's base URL.", { format: 'uri' }),
@@ -41,7 +43,7 @@ export const schemas: Record<string, Json> = {
     description: 'The alias belongs to another live short URL. Not a redirect to the leader: no leaderUrl.',
     required: ['error', 'message', 'alias'],
     properties: {
-      error: { const: 'alias_taken' },
+      error: { const: ALIAS_TAKEN },
       message: { type: 'string' },
       alias: { type: 'string' },
     },
@@ -61,12 +63,12 @@ export const schemas: Record<string, Json> = {
     properties: {
       url: string('The long URL: http or https, at most 8 KiB.', { format: 'uri', maxLength: 8192 }),
       alias: string('A custom code: 3–64 of 0-9 A-Z a-z _ -, case-sensitive, not a route name.', {
-        pattern: '^[0-9A-Za-z_-]{3,64}$',
+        pattern: ALIAS_SYNTAX.source,
       }),
       ttlSeconds: {
         type: 'integer',
         minimum: 1,
-        maximum: 315_360_000,
+        maximum: MAX_TTL_SECONDS,
         description: 'Expire this many seconds after the leader accepts the create (1 s … 10 years).',
       },
       expiresAt: {
@@ -276,7 +278,7 @@ export const responses: Record<string, Json> = {
   UnsupportedMediaType: error('The body is of a type this route does not take.', ['unsupported_media_type']),
   Unavailable: error(
     'No leader is known (an election is running), or the node is stopping.',
-    ['no_leader', 'unavailable'],
+    [NO_LEADER, UNAVAILABLE],
     {
       headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
     },

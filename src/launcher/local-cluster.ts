@@ -2,7 +2,8 @@
 // bootstraps, the others join it and are promoted to voters once caught up.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { NodeProcess, waitFor, type StatusSnapshot } from './node-process.js';
+import { NodeProcess, waitFor } from './node-process.js';
+import type { ClusterStatus } from '../service/cluster-status.js';
 
 export interface LocalClusterOptions {
   size: number;
@@ -50,7 +51,7 @@ export class LocalCluster {
    * cannot elect a leader among voters that are not running. Either way, waits until all are
    * voters and caught up.
    */
-  async start(timeoutMs = 60_000, onProgress: (line: string) => void = () => {}): Promise<StatusSnapshot> {
+  async start(timeoutMs = 60_000, onProgress: (line: string) => void = () => {}): Promise<ClusterStatus> {
     if (this.nodes.some((n) => existsSync(join(n.spec.dataDir, 'wal')))) {
       for (const n of this.nodes) {
         n.start();
@@ -89,7 +90,7 @@ export class LocalCluster {
   async waitUntilConverged(
     timeoutMs: number,
     ids = this.nodes.map((n) => n.spec.id),
-  ): Promise<StatusSnapshot> {
+  ): Promise<ClusterStatus> {
     return waitFor(
       `nodes ${ids.join(',')} to be voters and caught up`,
       async () => {
@@ -110,7 +111,7 @@ export class LocalCluster {
   }
 
   /** The status of the node that says it leads (undefined if none does right now). */
-  async leaderStatus(): Promise<StatusSnapshot | undefined> {
+  async leaderStatus(): Promise<ClusterStatus | undefined> {
     for (const n of this.nodes) {
       if (!n.running) continue;
       const st = await n.status();
@@ -119,7 +120,7 @@ export class LocalCluster {
     return undefined;
   }
 
-  async waitForLeader(timeoutMs: number, exclude: number[] = []): Promise<StatusSnapshot> {
+  async waitForLeader(timeoutMs: number, exclude: number[] = []): Promise<ClusterStatus> {
     return waitFor(
       'a leader',
       async () => {

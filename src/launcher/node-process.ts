@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ClusterStatus } from '../service/cluster-status.js';
 import { stopChild } from './stop-child.js';
 
 export interface NodeProcessSpec {
@@ -27,19 +28,6 @@ export interface NodeProcessSpec {
   env?: NodeJS.ProcessEnv;
   /** A command that runs the node (and execs it, keeping the PID), e.g. ['prlimit', '--nofile=1024', '--']. */
   wrapper?: string[];
-}
-
-export interface StatusSnapshot {
-  id: number;
-  clusterId: string;
-  role: string;
-  term: number;
-  leaderId: number;
-  leaderUrl: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  snapshotIndex: number;
-  members: Array<{ id: number; httpUrl: string; raftAddr: string; voter: boolean; matchIndex?: number }>;
 }
 
 /**
@@ -159,10 +147,10 @@ export class NodeProcess {
     }
   }
 
-  async status(timeoutMs = 1_000): Promise<StatusSnapshot | undefined> {
+  async status(timeoutMs = 1_000): Promise<ClusterStatus | undefined> {
     try {
       const res = await fetch(`${this.url}/cluster/status`, { signal: AbortSignal.timeout(timeoutMs) });
-      return res.ok ? ((await res.json()) as StatusSnapshot) : undefined;
+      return res.ok ? ((await res.json()) as ClusterStatus) : undefined;
     } catch {
       return undefined;
     }

@@ -3,6 +3,7 @@
 // there is no leader.
 import type { Logger } from 'pino';
 import { Agent, fetch } from 'undici';
+import { MEMBERSHIP_CHANGE_IN_PROGRESS, NOT_LEADER } from '../service/errors.js';
 import type { Member } from './storage/index.js';
 
 interface StatusAnswer {
@@ -71,7 +72,7 @@ interface JoinAnswerBody {
 
 /** A 409 that goes away by itself: no leader yet, or another membership change in progress. */
 function isPassingConflict(status: number, body: JoinAnswerBody): boolean {
-  return status === 409 && (body.error === 'not_leader' || body.error === 'membership_change_in_progress');
+  return status === 409 && (body.error === NOT_LEADER || body.error === MEMBERSHIP_CHANGE_IN_PROGRESS);
 }
 
 /**

@@ -30,7 +30,7 @@
 // apply is deterministic. (The log therefore must keep every entry above the *flushed* index.)
 
 import type { RootDatabase } from 'lmdb';
-import type { CreateResult, UrlRecord } from '../http/node-api.js';
+import { isExpired, type CreateResult, type UrlRecord } from '../service/records.js';
 import {
   decodeCommand,
   type CreateCommand,
@@ -453,7 +453,7 @@ export class UrlStore {
     if (result === undefined) {
       const existing = this.get(code);
       if (existing !== undefined) {
-        const expired = existing.expiresAt !== undefined && existing.expiresAt <= createdAt;
+        const expired = isExpired(existing, createdAt);
         if (!expired) return { error: cmd.alias === true ? 'alias_taken' : 'code_taken', code };
         this.removeRecord(existing);
       }

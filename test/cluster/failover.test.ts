@@ -9,7 +9,7 @@ import {
   useSharedCluster,
   waitApplied,
   waitFor,
-  type StatusSnapshot,
+  type ClusterStatus,
 } from './helpers.js';
 
 const tc = useSharedCluster('failover');
@@ -94,7 +94,7 @@ describe('kill -9 of the leader', () => {
     // follows the new leader as a voter.
     const restarted = tc.restart(oldLeader.spec.id);
     const target = (await newLeader.status())!.commitIndex;
-    const caughtUp: StatusSnapshot = await waitFor(
+    const caughtUp: ClusterStatus = await waitFor(
       `node ${restarted.spec.id} to catch up to ${target} and follow node ${newLeader.spec.id}`,
       async () => {
         const st = await restarted.status();

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
-import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
+import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
+import type { ClusterStatus } from '../../src/service/cluster-status.js';
 import { isEmptyDataDir } from '../../src/node/start-mode.js';
 
-export { waitFor, type StatusSnapshot };
+export { waitFor, type ClusterStatus };
 
 export const HOST = '127.0.0.1';
 
@@ -179,11 +180,11 @@ export function useSharedCluster(
 }
 
 /** Status of every running node, by id (nodes that do not answer are missing). */
-export async function statuses(nodes: NodeProcess[]): Promise<Map<number, StatusSnapshot>> {
+export async function statuses(nodes: NodeProcess[]): Promise<Map<number, ClusterStatus>> {
   const all = await Promise.all(
     nodes.map(async (n) => [n.spec.id, n.running ? await n.status() : undefined] as const),
   );
-  return new Map(all.filter((e): e is readonly [number, StatusSnapshot] => e[1] !== undefined));
+  return new Map(all.filter((e): e is readonly [number, ClusterStatus] => e[1] !== undefined));
 }
 
 /** Waits until each of `nodes` has applied at least `index`. */

@@ -17,7 +17,7 @@ import {
   shorten,
   tempDataRoot,
   waitFor,
-  type StatusSnapshot,
+  type ClusterStatus,
 } from './helpers.js';
 
 const CLUSTER_ENTRY = join(dirname(NODE_ENTRY), 'cluster.js');
@@ -149,7 +149,7 @@ describe('the three-node join script', () => {
     // Every node: the same cluster, the same leader, all three voters.
     const sts = await Promise.all(
       [1, 2, 3].map(
-        async (id) => (await request(`${urls.get(id)}/cluster/status`)).body as unknown as StatusSnapshot,
+        async (id) => (await request(`${urls.get(id)}/cluster/status`)).body as unknown as ClusterStatus,
       ),
     );
     const leaderId = sts[0].leaderId;
@@ -206,7 +206,7 @@ describe('the three-node join script', () => {
     await waitUntilReady(again);
     expect(again.output()).toContain('restarting on its data');
     const againUrls = again.nodeUrls();
-    const st = (await request(`${againUrls.get(1)}/cluster/status`)).body as unknown as StatusSnapshot;
+    const st = (await request(`${againUrls.get(1)}/cluster/status`)).body as unknown as ClusterStatus;
     expect(st.clusterId).toBe(sts[0].clusterId);
     for (const url of againUrls.values()) {
       expect(await resolveCode(url, code)).toEqual({ status: 302, location: longUrl });

@@ -19,7 +19,7 @@ import {
   shorten,
   useSharedCluster,
   waitFor,
-  type StatusSnapshot,
+  type ClusterStatus,
 } from './helpers.js';
 
 const tc = useSharedCluster('peer-garbage');
@@ -80,7 +80,7 @@ describe('a peer sending garbage', () => {
     const st = await tc.cluster.waitUntilConverged(30_000);
     const leaderId = st.leaderId;
     const [target, other] = tc.cluster.nodes.filter((n) => n.spec.id !== leaderId);
-    const before = (await target!.status()) as StatusSnapshot;
+    const before = (await target!.status()) as ClusterStatus;
     const targetId = target!.spec.id;
     const pid = target!.pid!;
     const spoofed = other!.spec.id; // a current member, so the batch-level checks pass
@@ -166,7 +166,7 @@ describe('a peer sending garbage', () => {
       15_000,
     );
     expect(served.location).toBe('https://example.com/after-garbage');
-    const after = (await target!.status()) as StatusSnapshot;
+    const after = (await target!.status()) as ClusterStatus;
     expect(after.term).toBeLessThan(before.term + 10);
     expect(after.leaderId).toBe(leaderId);
     expect(isAlive(pid)).toBe(true);

@@ -12,7 +12,7 @@ import {
   startCluster,
   waitApplied,
   waitFor,
-  type StatusSnapshot,
+  type ClusterStatus,
   type TestCluster,
 } from './helpers.js';
 
@@ -39,7 +39,7 @@ beforeEach(({ onTestFailed }) => {
   onTestFailed(() => printLogTails(tc.dataRoot, 'replication test failed'));
 });
 
-async function leaderStatus(): Promise<StatusSnapshot> {
+async function leaderStatus(): Promise<ClusterStatus> {
   const st = await leader.status();
   if (!st || st.role !== 'leader')
     throw new Error(`node ${leader.spec.id} no longer leads: ${JSON.stringify(st)}`);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent, fetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeProcess, waitFor, type StatusSnapshot } from '../../src/launcher/node-process.js';
+import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
+import type { ClusterStatus } from '../../src/service/cluster-status.js';
 import { GrpcTransport } from '../../src/node/transport/grpc-transport.js';
 import { emptyMessage, MessageType } from '../../src/raft/types.js';
 import { freePorts, HOST, printLogTails, removeDir, startNodeIn, tempDataRoot } from './helpers.js';
@@ -77,7 +78,7 @@ describe('TLS', () => {
         dispatcher,
         signal: AbortSignal.timeout(1000),
       }).catch(() => undefined);
-      return res?.ok ? ((await res.json()) as StatusSnapshot) : undefined;
+      return res?.ok ? ((await res.json()) as ClusterStatus) : undefined;
     };
 
     spawnNode(1, h1, r1);

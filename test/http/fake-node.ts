@@ -2,19 +2,20 @@
 // apply's rules (dedup of plain creates, aliases, expiry instants, idempotency keys, delete), and
 // switches to make each call fail the way the runtime can. Visits are recorded, not aggregated:
 // tests set the statistics a code shows in `visitSummaries`.
+import type { NodeApi } from '../../src/http/node-api.js';
+import type { ClusterStatus, JoinRequest, MemberInfo } from '../../src/service/cluster-status.js';
 import {
-  ALIAS_TAKEN,
   CODE_TAKEN,
-  IDEMPOTENCY_KEY_REUSED,
   ConflictError,
-  type ClusterStatus,
+  IdempotencyKeyReusedError,
+  aliasTaken,
+} from '../../src/service/errors.js';
+import {
+  isExpired,
   type CreateCommandInput,
   type CreateResult,
-  type JoinRequest,
-  type MemberInfo,
-  type NodeApi,
   type UrlRecord,
-} from '../../src/http/node-api.js';
+} from '../../src/service/records.js';
 import type { VisitBatchOutcome, VisitsApi, VisitSummary } from '../../src/http/visits-api.js';
 import type { VisitsCommand } from '../../src/shortener/commands.js';
 
@@ -54,7 +55,7 @@ export class FakeNode implements NodeApi, VisitsApi {
     if (stamp !== undefined) {
       const seen = this.keys.get(stamp.key);
       if (seen !== undefined && seen.expiresAt > input.createdAt) {
-        if (seen.fingerprint !== stamp.fingerprint) throw new ConflictError(IDEMPOTENCY_KEY_REUSED, 'reused');
+        if (seen.fingerprint !== stamp.fingerprint) throw new IdempotencyKeyReusedError();
         return { ...seen.result, replayed: true };
       }
     }
@@ -65,8 +66,8 @@ export class FakeNode implements NodeApi, VisitsApi {
       result = { ...this.byCode.get(existing)!, created: false };
     } else {
       const taken = this.byCode.get(input.code);
-      if (taken && !(taken.expiresAt !== undefined && taken.expiresAt <= input.createdAt)) {
-        throw new ConflictError(input.alias ? ALIAS_TAKEN : CODE_TAKEN, `${input.code} is taken`);
+      if (taken && !isExpired(taken, input.createdAt)) {
+        throw input.alias ? aliasTaken(input.code) : new ConflictError(CODE_TAKEN, `${input.code} is taken`);
       }
       const record: UrlRecord = { code: input.code, url: input.url, createdAt: input.createdAt };
       if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;

@@ -4,7 +4,7 @@ import {
   ConflictError,
   NotLeaderError,
   UnavailableError,
-} from '../../src/http/node-api.js';
+} from '../../src/service/errors.js';
 import { MAX_CODE_ATTEMPTS } from '../../src/http/routes/shorten.js';
 import { json, PUBLIC_URL, startApp, type Harness } from './harness.js';
 

@@ -14,17 +14,12 @@ import type { Express, RequestHandler } from 'express';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
 import { writeJsonText } from '../json-response.js';
-import { isExpired, type NodeApi, type UrlRecord } from '../node-api.js';
+import type { NodeApi } from '../node-api.js';
+import { isExpired, type UrlRecord } from '../../service/records.js';
 import type { ShortUrlOf } from '../short-url.js';
 import type { VisitsApi } from '../visits-api.js';
 import { isReservedCode } from '../../shortener/code-generator.js';
-
-/** What a code may look like; anything else cannot exist, so it is a 404 without a lookup. */
-const CODE_SYNTAX = /^[0-9A-Za-z_-]{1,64}$/;
-
-export function isValidCodeSyntax(code: string): boolean {
-  return CODE_SYNTAX.test(code);
-}
+import { isRedirectStatus, isValidCodeSyntax, type RedirectStatus } from '../../service/link-rules.js';
 
 // The 404 of the redirect path is as hot as its 302 (scanners, typos): serialize it once.
 const UNKNOWN_CODE_BODY = JSON.stringify({ error: 'not_found', message: 'no short URL has this code' });
@@ -70,7 +65,7 @@ export interface CodeRouteDeps {
   shortUrlOf: ShortUrlOf;
   /** Writes (DELETE) go through the same API-key check as POST /shorten. */
   access: RequestHandler;
-  redirectStatus: 301 | 302 | 307 | 308;
+  redirectStatus: RedirectStatus;
   /** max-age of a permanent redirect to a URL without an expiry. */
   permanentMaxAgeSeconds: number;
   /** When given, redirects are counted and the metadata shows the statistics. */
@@ -85,7 +80,7 @@ export function redirectAnswerer(
   deps: Pick<CodeRouteDeps, 'redirectStatus' | 'permanentMaxAgeSeconds' | 'visits'>,
 ): AnswerRedirect {
   const { redirectStatus, visits } = deps;
-  if (![301, 302, 307, 308].includes(redirectStatus)) {
+  if (!isRedirectStatus(redirectStatus)) {
     throw new TypeError(`redirectStatus must be 301, 302, 307 or 308, got ${String(redirectStatus)}`);
   }
   const permanent = redirectStatus === 301 || redirectStatus === 308;
@@ -103,7 +98,7 @@ export function redirectAnswerer(
       writeJsonText(res, 404, UNKNOWN_CODE_BODY);
       return;
     }
-    if (record.expiresAt !== undefined && record.expiresAt <= Date.now()) {
+    if (isExpired(record, Date.now())) {
       sendExpired(res, record);
       return;
     }

@@ -26,20 +26,15 @@ import type { Express, RequestHandler } from 'express';
 import { parseBody } from '../body.js';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
-import {
-  ALIAS_TAKEN,
-  CODE_TAKEN,
-  ConflictError,
-  IDEMPOTENCY_KEY_REUSED,
-  type CreateCommandInput,
-  type CreateResult,
-  type NodeApi,
-} from '../node-api.js';
+import type { NodeApi } from '../node-api.js';
+import { CODE_TAKEN, ConflictError } from '../../service/errors.js';
+import type { CreateCommandInput, CreateResult } from '../../service/records.js';
 import type { HostBlocklist } from '../host-blocklist.js';
 import { ownUrlBase } from '../own-urls.js';
 import { parseInstant } from '../parse-instant.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { validateLongUrl } from '../../shortener/validate-url.js';
+import { ALIAS_SYNTAX, MAX_TTL_SECONDS } from '../../service/link-rules.js';
 import { isReservedCode, newCode } from '../../shortener/code-generator.js';
 
 /**
@@ -48,9 +43,6 @@ import { isReservedCode, newCode } from '../../shortener/code-generator.js';
  */
 export const MAX_CODE_ATTEMPTS = 4;
 
-export const ALIAS_SYNTAX = /^[0-9A-Za-z_-]{3,64}$/;
-/** The furthest expiry accepted: ten years. */
-export const MAX_TTL_SECONDS = 10 * 365 * 24 * 60 * 60;
 /** Idempotency keys: 1..255 printable ASCII characters (a UUID is typical). */
 const IDEMPOTENCY_KEY_SYNTAX = /^[\x20-\x7e]{1,255}$/;
 
@@ -120,27 +112,11 @@ export function shortenHandler(deps: ShortenDeps): Shorten {
       };
     }
 
-    let result: CreateResult;
-    try {
-      result =
-        options.alias !== undefined
-          ? await node.createShortUrl({ ...request, code: options.alias, alias: true, createdAt: now })
-          : await createWithFreshCode(node, { ...request, createdAt: now });
-    } catch (err) {
-      if (err instanceof ConflictError && err.errorCode === ALIAS_TAKEN) {
-        throw new HttpError(409, ALIAS_TAKEN, `the alias "${options.alias}" is already taken`, undefined, {
-          alias: options.alias,
-        });
-      }
-      if (err instanceof ConflictError && err.errorCode === IDEMPOTENCY_KEY_REUSED) {
-        throw new HttpError(
-          422,
-          IDEMPOTENCY_KEY_REUSED,
-          'this Idempotency-Key was already used with a different request; use a new key for a new request',
-        );
-      }
-      throw err;
-    }
+    // A taken alias (409) or a reused key (422) is the service's refusal, answered from the error table.
+    const result =
+      options.alias !== undefined
+        ? await node.createShortUrl({ ...request, code: options.alias, alias: true, createdAt: now })
+        : await createWithFreshCode(node, { ...request, createdAt: now });
     // 201 for a new code; 200 when the URL already had one (decided in apply, so it holds across
     // concurrent requests and leader changes). A replay repeats the first answer's status.
     const body: Record<string, unknown> = {
