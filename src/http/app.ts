@@ -15,6 +15,7 @@ import { registerOpenApiRoute } from './openapi.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { redirectAnswerer, registerCodeRoutes } from './routes/codes.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerQrRoute } from './routes/qr.js';
 import { registerSeedRoute } from './routes/seed.js';
 import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
 import { registerWebRoutes } from './routes/web.js';
@@ -173,6 +174,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     registerVisitRoutes(app, { visits: options.visits, access: visitsAccess });
   }
   registerShortenRoutes(app, { shorten, maxBodyBytes, access: writeAccess });
+  registerQrRoute(app, { node, shortUrlOf });
   registerCodeRoutes(app, codeDeps);
 
   app.use(notFound);

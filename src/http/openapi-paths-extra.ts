@@ -2,6 +2,7 @@
 // create, export, import), kept apart from openapi-paths.ts; openapi.ts merges both tables.
 import { errorWith, json, ref } from './openapi-paths.js';
 import { writeSecurity } from './openapi-schemas.js';
+import { QR_MAX_SIZE, QR_MIN_SIZE } from './routes/qr.js';
 
 type Json = Record<string, unknown>;
 
@@ -25,7 +26,68 @@ const writeFailures: Json = {
   '507': ref('responses', 'InsufficientStorage'),
 };
 
+const codeParam: Json = {
+  name: 'code',
+  in: 'path',
+  required: true,
+  description: 'A generated code or an alias.',
+  schema: { type: 'string' },
+};
+
+const qrResponses: Json = {
+  '200': {
+    description: 'The QR code of the short URL.',
+    headers: { 'Cache-Control': ref('headers', 'CacheControl') },
+    content: {
+      'image/svg+xml': { schema: { type: 'string' } },
+      'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } },
+    },
+  },
+  '400': errorWith('An option is out of range; nothing was drawn.', 'invalid_qr_option'),
+  '404': ref('responses', 'NotFound'),
+  '410': ref('responses', 'Expired'),
+};
+
+const qrParams: Json[] = [
+  { name: 'format', in: 'query', schema: { enum: ['svg', 'png'], default: 'svg' } },
+  {
+    name: 'size',
+    in: 'query',
+    description: 'Width in pixels (default: 4 per module).',
+    schema: { type: 'integer', minimum: QR_MIN_SIZE, maximum: QR_MAX_SIZE },
+  },
+  {
+    name: 'margin',
+    in: 'query',
+    description: 'Quiet zone in modules.',
+    schema: { type: 'integer', minimum: 0, maximum: 16, default: 4 },
+  },
+  {
+    name: 'level',
+    in: 'query',
+    description: 'Error correction.',
+    schema: { enum: ['L', 'M', 'Q', 'H'], default: 'M' },
+  },
+];
+
 export const extraPaths: Record<string, Json> = {
+  '/api/urls/{code}/qr': {
+    parameters: [codeParam],
+    get: {
+      operationId: 'qrCode',
+      tags: ['urls'],
+      summary: 'A QR code of the short URL, SVG or PNG (any node).',
+      parameters: qrParams,
+      responses: qrResponses,
+    },
+    head: {
+      operationId: 'qrCodeHead',
+      tags: ['urls'],
+      summary: 'As GET, without a body.',
+      parameters: qrParams,
+      responses: qrResponses,
+    },
+  },
   '/': {
     post: {
       operationId: 'seedShorten',

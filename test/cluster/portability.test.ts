@@ -1,6 +1,8 @@
 // The portability routes on a real three-node cluster: the seed's POST / creates through Raft on
 // the leader and the short URL it answers resolves on every node; a follower refuses it with the
-// leader's URL, as every write.
+// leader's URL, as every write; a follower draws the QR code of a link created a moment ago.
+import jsqr from 'jsqr';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { request, resolveCode, useSharedCluster } from './helpers.js';
 
@@ -35,5 +37,23 @@ describe('POST / (the seed contract) on a cluster', () => {
     const refused = await request(`${followers[0]}/`, { method: 'POST', body: 'https://example.com/x' });
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ error: 'not_leader', leaderUrl: leader });
+  });
+});
+
+describe('QR code on a cluster', () => {
+  it('a follower draws the short URL of a link the leader just created', async () => {
+    const { leader, followers } = await leaderAndFollowers();
+    const created = await request(`${leader}/`, { method: 'POST', body: 'https://example.com/qr-cluster' });
+    expect(created.status).toBe(201);
+    const shortUrl = String(created.body.url);
+    const code = shortUrl.slice(shortUrl.lastIndexOf('/') + 1);
+    const res = await fetch(`${followers[1]}/api/urls/${code}/qr?format=png`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(res.status).toBe(200);
+    const png = PNG.sync.read(Buffer.from(await res.arrayBuffer()));
+    // Without --short-url-base every node's short URLs start with its own URL.
+    const decoded = jsqr.default(new Uint8ClampedArray(png.data), png.width, png.height)?.data;
+    expect(decoded).toBe(`${followers[1]}/${code}`);
   });
 });

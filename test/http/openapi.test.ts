@@ -215,6 +215,18 @@ describe('real answers conform to the document', () => {
     expect(await conforms('/', raw('https://example.com/other'))).toBe(409);
   });
 
+  it('GET /api/urls/{code}/qr: 200 SVG and PNG, 400, 404, 410', async () => {
+    h = await startApp();
+    h.node.seed({ code: 'abc', url: 'https://example.com/', createdAt: 0 });
+    h.node.seed({ code: 'old', url: 'https://example.com/old', createdAt: 0, expiresAt: 1 });
+    const qr = '/api/urls/{code}/qr';
+    expect(await conforms(qr, { path: '/api/urls/abc/qr' })).toBe(200);
+    expect(await conforms(qr, { path: '/api/urls/abc/qr?format=png' })).toBe(200);
+    expect(await conforms(qr, { path: '/api/urls/abc/qr?size=1' })).toBe(400);
+    expect(await conforms(qr, { path: '/api/urls/nope/qr' })).toBe(404);
+    expect(await conforms(qr, { path: '/api/urls/old/qr' })).toBe(410);
+  });
+
   it('POST /shorten without the API key: 401', async () => {
     h = await startApp({ apiKey: 'k' });
     expect(await conforms('/shorten', jsonBody({ url: 'https://example.com/' }))).toBe(401);

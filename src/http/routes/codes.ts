@@ -23,7 +23,7 @@ import { isRedirectStatus, isValidCodeSyntax, type RedirectStatus } from '../../
 
 // The 404 of the redirect path is as hot as its 302 (scanners, typos): serialize it once.
 const UNKNOWN_CODE_BODY = JSON.stringify({ error: 'not_found', message: 'no short URL has this code' });
-const unknownCode = (): HttpError => new HttpError(404, 'not_found', 'no short URL has this code');
+export const unknownCode = (): HttpError => new HttpError(404, 'not_found', 'no short URL has this code');
 
 function expiredBody(record: UrlRecord): string {
   return JSON.stringify({
@@ -54,7 +54,7 @@ async function read(node: NodeApi, code: string, consistency: Consistency): Prom
 }
 
 /** 410 with the JSON error; not cacheable: an expired alias may be created again. */
-function sendExpired(res: ServerResponse, record: UrlRecord): void {
+export function sendExpired(res: ServerResponse, record: UrlRecord): void {
   writeJsonText(res, 410, expiredBody(record), NO_STORE);
 }
 
