@@ -21,6 +21,8 @@ import { DEPLOY_FLAGS, DEPLOY_USAGE, deployConfig } from './deploy-flags.js';
 
 /** sysexits' EX_CONFIG: the node was told to do something unsafe with its data dir or id. */
 const EXIT_REFUSED = 78;
+/** sysexits' EX_SOFTWARE, as the node's own fatal path (a failed Raft loop) exits. */
+const EXIT_FATAL = 70;
 const isRefusal = (err: unknown) => err instanceof StartRefusedError || err instanceof JoinRefusedError;
 
 const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:PORT --data DIR [--join URL]
@@ -282,6 +284,18 @@ if (
   fail('--headers-timeout-ms must not exceed --request-timeout-ms');
 }
 const logger = createLogger(nodeId);
+
+// lmdb-js leaves promises of its own without a handler when a commit fails (the disk failed under
+// it), so a failed fsync of the state machine would end the process with Node's bare stack and
+// exit 1 before the node's own fatal path runs. Whatever was left unhandled, this process is in a
+// state nobody planned for: say so in the log and stop as a fatal failure.
+process.on('unhandledRejection', (err) => {
+  logger.fatal(
+    { err },
+    'a failure nobody handled (e.g. a failed LMDB commit); this node cannot continue safely and exits',
+  );
+  process.exit(EXIT_FATAL);
+});
 
 let stopping: Promise<void> | undefined;
 async function shutdown(signal: string, stop: () => Promise<void>): Promise<void> {

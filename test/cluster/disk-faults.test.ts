@@ -4,6 +4,7 @@
 //   depended on it is acknowledged, and after a power cut and a restart it is correct again;
 // - fsync spikes of 100-500 ms on the leader or on a follower cause no election and lose nothing,
 //   and /metrics shows them.
+import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeOnFaultFs, expectAllPresent, useFaultCluster, type FaultCluster } from './fault-cluster.js';
 import { parseMetrics, request, shorten, waitFor } from './helpers.js';
@@ -22,33 +23,31 @@ describeOnFaultFs('failing and slow disks', () => {
       load.start();
       let failedAt = 0;
       try {
-        await load.waitForAcks(40, 60_000);
-        await c.fs(victim).setFaults({ fsyncError: 'EIO' });
-        failedAt = Date.now();
-        // It must hit the failure on its next durable write (writes keep coming) and exit.
-        await waitFor(
-          `node ${victim} to stop after the failed fsync`,
-          () => (c.node(victim).running ? undefined : true),
-          30_000,
-        );
-        expect(c.node(victim).lastExit?.code, 'exit code of a node whose disk failed').toBe(70);
-        // The other two go on.
-        await load.waitForAcks(40, 60_000);
+        try {
+          await load.waitForAcks(40, 60_000);
+          await c.fs(victim).setFaults({ fsyncError: 'EIO' });
+          failedAt = Date.now();
+          // It must hit the failure on its next durable write (writes keep coming) and exit.
+          await waitForExit(c, victim, 30_000);
+          expect(c.node(victim).lastExit?.code, 'exit code of a node whose disk failed').toBe(70);
+          // The other two go on.
+          await load.waitForAcks(40, 60_000);
+        } finally {
+          await load.stop();
+        }
+        expect(load.unexpected).toEqual([]);
+        const injected = (await c.fs(victim).stats()).injectedErrors;
+        expect(injected).toBeGreaterThan(0);
+        // Whatever it acknowledged after the failure must not rely on its own copy: a power cut
+        // now takes what the failed fsync held (and everything else it had not synced).
+        if (role === 'leader') {
+          const byVictim = load.acks.filter((a) => a.by === c.node(victim).url && a.at > failedAt + 1_000);
+          expect(byVictim, 'acks from the failed leader well after its fsync failed').toEqual([]);
+        }
       } finally {
-        await load.stop();
+        // Also when something above failed: the victim may still run on a failing disk.
+        await c.restore([victim]);
       }
-      expect(load.unexpected).toEqual([]);
-      const injected = (await c.fs(victim).stats()).injectedErrors;
-      expect(injected).toBeGreaterThan(0);
-      // Whatever it acknowledged after the failure must not rely on its own copy: a power cut
-      // now takes what the failed fsync held (and everything else it had not synced).
-      if (role === 'leader') {
-        const byVictim = load.acks.filter((a) => a.by === c.node(victim).url && a.at > failedAt + 1_000);
-        expect(byVictim, 'acks from the failed leader well after its fsync failed').toEqual([]);
-      }
-      await c.powerCut([victim]);
-      await c.fs(victim).setFaults({});
-      c.restart(victim);
       await c.cluster.waitUntilConverged(60_000);
       acks.push(...load.acks);
       await expectAllPresent(c, acks);
@@ -139,6 +138,36 @@ describeOnFaultFs('failing and slow disks', () => {
     }, 240_000);
   }
 });
+
+/**
+ * Waits for node `id` to exit; if it does not, says what its disk saw meanwhile (did it try a
+ * durable write at all, and was it refused?) and where the process is stuck.
+ */
+async function waitForExit(c: FaultCluster, id: number, timeoutMs: number): Promise<void> {
+  try {
+    await waitFor(
+      `node ${id} to stop after the failed fsync`,
+      () => (c.node(id).running ? undefined : true),
+      timeoutMs,
+    );
+  } catch (err) {
+    const stats = await c
+      .fs(id)
+      .stats()
+      .catch((e: unknown) => String(e));
+    const pid = c.node(id).pid;
+    let proc = 'unknown';
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ');
+      proc = `state ${stat[2]}, wchan ${readFileSync(`/proc/${pid}/wchan`, 'utf8')}`;
+    } catch {
+      // Gone meanwhile, or not Linux.
+    }
+    throw new Error(
+      `${(err as Error).message}; its filesystem: ${JSON.stringify(stats)}; process ${pid}: ${proc}`,
+    );
+  }
+}
 
 /** Durable writes on `id` that took longer than 100 ms, from its raft_fsync_latency_seconds histogram. */
 async function slowFsyncs(c: FaultCluster, id: number): Promise<number> {

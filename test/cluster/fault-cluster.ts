@@ -2,7 +2,7 @@
 // and disk-fault tests: cut power on any set of nodes (SIGKILL, then lose whatever their disks had
 // not made durable), restart them, and always unmount and clean up, even when a test fails.
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'vitest';
 import { FaultFs, faultFsUnavailable } from '../../src/launcher/fault-fs.js';
 import type { LossReport } from '../../src/launcher/fault-fs.js';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
@@ -23,6 +23,12 @@ export interface FaultCluster extends TestCluster {
   fs(id: number): FaultFs;
   /** SIGKILLs the given nodes at once, then drops what their disks had not made durable. */
   powerCut(ids?: number[]): Promise<LossReport[]>;
+  /**
+   * Makes the cluster whole again, whatever a test left behind: cuts power on `cut` (nodes whose
+   * disk failed under them: what the failed fsync held must go), clears every fault, and restarts
+   * every node that is not running. Safe to call on a whole cluster (then it only clears faults).
+   */
+  restore(cut?: number[]): Promise<void>;
 }
 
 const unavailable = await faultFsUnavailable();
@@ -44,6 +50,11 @@ export function useFaultCluster(label: string, extraArgs: string[] = []): () => 
   beforeAll(async () => {
     current = await startFaultCluster(label, extraArgs);
   }, 90_000);
+  // The tests of a block share the cluster: one that fails halfway (a fault still set, a node
+  // stopped) must not take the next ones down with it.
+  afterEach(async () => {
+    await current?.restore();
+  }, 60_000);
   afterAll(async () => {
     await current?.destroy();
   });
@@ -89,6 +100,11 @@ export async function startFaultCluster(
     async powerCut(ids = [1, 2, 3]) {
       await Promise.all(ids.map((id) => cluster.node(id).kill()));
       return Promise.all(ids.map((id) => filesystems[id - 1].lose()));
+    },
+    async restore(cut = []) {
+      await fc.powerCut(cut);
+      for (const fs of filesystems) await fs.setFaults({});
+      for (const n of cluster.nodes) if (!n.running) fc.restart(n.spec.id);
     },
     async destroy() {
       await cluster.killAll();
