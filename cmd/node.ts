@@ -56,6 +56,8 @@ const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:
   --tls-key FILE         between nodes and HTTPS for the API (TLS_CERT, TLS_KEY, TLS_CA); peers must
   --tls-ca FILE          present a certificate signed by the CA
   --redirect-status N    status of GET /:code redirects: 301, 302, 307 or 308 (REDIRECT_STATUS, default 302)
+  --forward-query        redirects append the request's query to the long URL: /abc?utm_source=x →
+                         target?utm_source=x (FORWARD_QUERY=1)
   --purge-interval-ms N  how often the leader purges expired entries (PURGE_INTERVAL_MS, default 60000)
   --expired-retention-ms N  how long an expired code answers 410 before it is purged, then 404
                          (EXPIRED_RETENTION_MS, default 3600000)
@@ -177,6 +179,7 @@ const { values } = parseArgs({
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },
     'redirect-status': { type: 'string' },
+    'forward-query': { type: 'boolean' },
     'purge-interval-ms': { type: 'string' },
     'expired-retention-ms': { type: 'string' },
     'idempotency-ttl-ms': { type: 'string' },
@@ -326,6 +329,7 @@ try {
     apiKey,
     tls,
     redirectStatus: redirectStatus(values['redirect-status'] ?? env.REDIRECT_STATUS),
+    forwardQuery: values['forward-query'] ?? envFlag(env.FORWARD_QUERY, 'FORWARD_QUERY'),
     purgeIntervalMs: positiveInt(values['purge-interval-ms'] ?? env.PURGE_INTERVAL_MS, '--purge-interval-ms'),
     expiredRetentionMs: nonNegativeInt(
       values['expired-retention-ms'] ?? env.EXPIRED_RETENTION_MS,

@@ -91,6 +91,8 @@ export interface NodeConfig {
   tls?: TlsFiles;
   /** Status of GET /:code redirects (301, 302, 307 or 308; default 302). */
   redirectStatus?: RedirectStatus;
+  /** Redirects append the request's query string to the long URL. */
+  forwardQuery?: boolean;
   /** How often the leader purges expired records and idempotency keys (default 60 s). */
   purgeIntervalMs?: number;
   /** How long an expired record answers 410 before it is purged (default 1 h). */
@@ -357,6 +359,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     apiKey: config.apiKey,
     clusterToken: config.clusterToken,
     redirectStatus: config.redirectStatus,
+    forwardQuery: config.forwardQuery,
     idempotencyTtlMs: config.idempotencyTtlMs,
     visits: service,
     diskSpaceProblem: () => diskSpace.problem(),

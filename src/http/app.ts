@@ -53,6 +53,8 @@ export interface HttpAppOptions {
   clusterToken?: string;
   /** Status of GET|HEAD /:code redirects. Default 302. */
   redirectStatus?: RedirectStatus;
+  /** Redirects append the request's query to the long URL (query-forwarding.ts). Default false. */
+  forwardQuery?: boolean;
   /** Cache-Control max-age of permanent (301/308) redirects to URLs without an expiry. Default 1 day. */
   permanentRedirectMaxAgeSeconds?: number;
   /** How long the cluster remembers an Idempotency-Key. Default 24 h. */
@@ -127,6 +129,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     shortUrlOf,
     access: writeAccess,
     redirectStatus: options.redirectStatus ?? 302,
+    forwardQuery: options.forwardQuery,
     permanentMaxAgeSeconds: options.permanentRedirectMaxAgeSeconds ?? 86_400,
     visits: options.visits,
   };
@@ -147,7 +150,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   // Responses are small and mostly unique (a 302, a fresh code): hashing each body for an ETag
   // would cost CPU on the hot paths and never save a byte.
   app.set('etag', false);
-  // No route reads the query string.
+  // The few routes that read the query string parse it themselves: only they pay for it.
   app.set('query parser', false);
 
   if (track || observe) {

@@ -6,8 +6,8 @@
 // Nothing changes for a client: a request is taken here only in the plain shape whose answer this
 // code gives exactly as the Express routes do (same handler functions, same write check, same
 // error mapping, same access line and metrics); anything else — another content type, a
-// compressed or chunked body, an Origin (CORS), a browser form post (Accept: text/html), a query
-// string, an X-Consistency header, HEAD, a code in percent-encoding — goes to the Express app,
+// compressed or chunked body, an Origin (CORS), a browser form post (Accept: text/html), a
+// consistency query parameter or X-Consistency header, HEAD, a code in percent-encoding — goes to the Express app,
 // untouched. test/http/hot-routes.test.ts checks the answers of both paths against each other.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -15,6 +15,7 @@ import { answerForError } from './error-middleware.js';
 import { invalidJson } from './body.js';
 import { writeJson } from './json-response.js';
 import type { NodeApi } from './node-api.js';
+import { hasConsistencyParam } from './query-forwarding.js';
 import { mayBeCode, type AnswerRedirect } from './routes/codes.js';
 import type { Shorten } from './routes/shorten.js';
 import type { WriteCheck } from './write-guard.js';
@@ -74,17 +75,20 @@ export function hotRoutes(deps: HotRouteDeps): (req: IncomingMessage) => HotRout
     serve(req, res) {
       // A stored value that cannot be sent (a Location with characters invalid in a header) throws
       // here, inside the server's 'request' event: uncaught, it would end the process.
-      const code = req.url!.slice(1);
+      const url = req.url!;
+      const q = url.indexOf('?');
+      const code = q === -1 ? url.slice(1) : url.slice(1, q);
+      const query = q === -1 ? undefined : url.slice(q + 1);
       try {
         const record = deps.node.lookup(code);
-        if (record !== undefined) return deps.answerRedirect(record, res);
+        if (record !== undefined) return deps.answerRedirect(record, res, query);
       } catch (err) {
         return fail(err, req, res);
       }
       deps.node.lookupAfterMiss(code).then(
         (found) => {
           try {
-            deps.answerRedirect(found, res);
+            deps.answerRedirect(found, res, query);
           } catch (err) {
             fail(err, req, res);
           }
@@ -97,9 +101,13 @@ export function hotRoutes(deps: HotRouteDeps): (req: IncomingMessage) => HotRout
   return (req) => {
     const { url, headers } = req;
     if (req.method === 'GET') {
-      // One path segment, no query string, and a code as it is stored (no percent-encoding).
-      if (url === undefined || url.indexOf('/', 1) !== -1 || url.includes('?')) return undefined;
-      if (headers['x-consistency'] !== undefined || !mayBeCode(url.slice(1))) return undefined;
+      // One path segment and a code as it is stored (no percent-encoding); a query only when it
+      // does not ask for another read consistency (the Express route reads that).
+      if (url === undefined || headers['x-consistency'] !== undefined) return undefined;
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      if (path.indexOf('/', 1) !== -1 || !mayBeCode(path.slice(1))) return undefined;
+      if (q !== -1 && hasConsistencyParam(url.slice(q + 1))) return undefined;
       return redirect;
     }
     if (req.method === 'POST' && url === '/shorten') {

@@ -162,6 +162,8 @@ export const paths: Record<string, Json> = {
       operationId: 'resolve',
       tags: ['urls'],
       summary: 'Redirect to the long URL (any node).',
+      description:
+        'With --forward-query the request’s query (except consistency) is appended to the long URL’s.',
       parameters: consistencyParams,
       responses: redirectResponses,
     },

@@ -1,12 +1,22 @@
 // The portability routes on a real three-node cluster: the seed's POST / creates through Raft on
 // the leader and the short URL it answers resolves on every node; a follower refuses it with the
-// leader's URL, as every write; a follower draws the QR code of a link created a moment ago.
+// leader's URL, as every write; a follower draws the QR code of a link created a moment ago; with
+// --forward-query every node passes a redirect's query on.
 import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
-import { describe, expect, it } from 'vitest';
-import { request, resolveCode, useSharedCluster } from './helpers.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { printLogTails, request, resolveCode, startCluster, type TestCluster } from './helpers.js';
 
-const tc = useSharedCluster('portability');
+let tc: TestCluster;
+beforeAll(async () => {
+  tc = await startCluster('portability', 3, 45_000, ['--forward-query']);
+}, 60_000);
+afterAll(async () => {
+  await tc?.destroy();
+});
+beforeEach(({ onTestFailed }) => {
+  onTestFailed(() => printLogTails(tc.dataRoot, 'portability test failed'));
+});
 
 async function leaderAndFollowers(): Promise<{ leader: string; followers: string[] }> {
   const st = await tc.cluster.waitForLeader(15_000);
@@ -55,5 +65,21 @@ describe('QR code on a cluster', () => {
     // Without --short-url-base every node's short URLs start with its own URL.
     const decoded = jsqr.default(new Uint8ClampedArray(png.data), png.width, png.height)?.data;
     expect(decoded).toBe(`${followers[1]}/${code}`);
+  });
+});
+
+describe('--forward-query on a cluster', () => {
+  it("every node appends the request's query to the long URL", async () => {
+    const { leader, followers } = await leaderAndFollowers();
+    const created = await request(`${leader}/`, { method: 'POST', body: 'https://example.com/fq?a=1' });
+    expect(created.status).toBe(201);
+    const shortUrl = String(created.body.url);
+    const code = shortUrl.slice(shortUrl.lastIndexOf('/') + 1);
+    for (const base of [leader, ...followers]) {
+      expect(await resolveCode(base, `${code}?utm_source=mail`)).toEqual({
+        status: 302,
+        location: 'https://example.com/fq?a=1&utm_source=mail',
+      });
+    }
   });
 });

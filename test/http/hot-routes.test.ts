@@ -268,6 +268,28 @@ describe('hot routes answer exactly as the Express routes do', () => {
     expect(broken.answers[0]!.status).toBe(500);
   });
 
+  it('GET /:code with a query: forwarded with --forward-query, dropped without, on the fast path', async () => {
+    const seed = (node: FakeNode): void =>
+      node.seed({ code: 'abc', url: 'https://example.com/target?q=1#f', createdAt: 0 });
+    const requests: Array<[string, RequestInit]> = [
+      ['/abc?utm_source=x&utm_medium=a%20b', {}],
+      ['/abc?', {}],
+      ['/abc?x="<é>"', {}],
+      ['/nope?utm_source=x', {}],
+    ];
+    const forwarded = await expectSameAnswers(requests, { forwardQuery: true }, seed);
+    expect(forwarded.answers.map((a) => a.headers.location)).toEqual([
+      'https://example.com/target?q=1&utm_source=x&utm_medium=a%20b#f',
+      'https://example.com/target?q=1#f',
+      'https://example.com/target?q=1&x=%22%3C%C3%A9%3E%22#f',
+      undefined,
+    ]);
+    expect(forwarded.hot.expressCalls).toEqual([]);
+    const dropped = await expectSameAnswers(requests.slice(0, 1), {}, seed);
+    expect(dropped.answers[0]!.headers.location).toBe('https://example.com/target?q=1#f');
+    expect(dropped.hot.expressCalls).toEqual([]);
+  });
+
   it('access lines and metrics are the same on both paths', async () => {
     const { hot, plain } = await expectSameAnswers(
       [
@@ -343,7 +365,8 @@ describe('every other shape goes to Express', () => {
       '/shorten',
       postJson(JSON.stringify({ url: 'https://example.com/' + 'a'.repeat(20_000) })),
     ],
-    ['a query string', '/abc?consistency=linearizable', {}],
+    ['a consistency parameter', '/abc?consistency=linearizable', {}],
+    ['a consistency parameter after another', '/abc?utm_source=x&consistency=local', {}],
     ['X-Consistency', '/abc', { headers: { 'x-consistency': 'local' } }],
     ['HEAD', '/abc', { method: 'HEAD' }],
     ['percent-encoding', '/%61bc', {}],

@@ -16,6 +16,7 @@ import { HttpError } from '../errors.js';
 import { writeJsonText } from '../json-response.js';
 import type { NodeApi } from '../node-api.js';
 import { isExpired, type UrlRecord } from '../../service/records.js';
+import { forwardableQuery, queryOf, withForwardedQuery } from '../query-forwarding.js';
 import type { ShortUrlOf } from '../short-url.js';
 import type { VisitsApi } from '../visits-api.js';
 import { isReservedCode } from '../../shortener/code-generator.js';
@@ -70,16 +71,19 @@ export interface CodeRouteDeps {
   permanentMaxAgeSeconds: number;
   /** When given, redirects are counted and the metadata shows the statistics. */
   visits?: VisitsApi;
+  /** Append the request's query to the long URL (query-forwarding.ts). */
+  forwardQuery?: boolean;
 }
 
 /** Answers a redirect read: 302 (or the configured status) to the URL, 404, or 410. */
-export type AnswerRedirect = (record: UrlRecord | undefined, res: ServerResponse) => void;
+export type AnswerRedirect = (record: UrlRecord | undefined, res: ServerResponse, query?: string) => void;
 
 /** The redirect's answer, written on Node's own response (Express's and the hot routes' alike). */
 export function redirectAnswerer(
-  deps: Pick<CodeRouteDeps, 'redirectStatus' | 'permanentMaxAgeSeconds' | 'visits'>,
+  deps: Pick<CodeRouteDeps, 'redirectStatus' | 'permanentMaxAgeSeconds' | 'visits' | 'forwardQuery'>,
 ): AnswerRedirect {
   const { redirectStatus, visits } = deps;
+  const forwardQuery = deps.forwardQuery ?? false;
   if (!isRedirectStatus(redirectStatus)) {
     throw new TypeError(`redirectStatus must be 301, 302, 307 or 308, got ${String(redirectStatus)}`);
   }
@@ -93,7 +97,7 @@ export function redirectAnswerer(
     : 'private, max-age=0';
   const cacheControlExpiring = 'private, max-age=0';
 
-  return (record, res) => {
+  return (record, res, query) => {
     if (record === undefined) {
       writeJsonText(res, 404, UNKNOWN_CODE_BODY);
       return;
@@ -106,7 +110,10 @@ export function redirectAnswerer(
     // redirect is all a client needs. The stored URL is a WHATWG href: already ASCII and
     // percent-encoded, so it is a valid header value as it is.
     res.statusCode = redirectStatus;
-    res.setHeader('Location', record.url);
+    res.setHeader(
+      'Location',
+      forwardQuery && query ? withForwardedQuery(record.url, forwardableQuery(query)) : record.url,
+    );
     res.setHeader(
       'Cache-Control',
       record.expiresAt === undefined ? cacheControlLasting : cacheControlExpiring,
@@ -136,7 +143,7 @@ export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
         ? (node.lookup(code) ?? (await node.lookupAfterMiss(code))) // a hit stays synchronous
         : await read(node, code, consistency)
       : undefined;
-    answerRedirect(record, res);
+    answerRedirect(record, res, queryOf(req.url));
   };
 
   const metadata: RequestHandler = async (req, res) => {
