@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { answerClientErrors } from './http/client-error.js';
 import { createHttpApp, type AbuseLimits } from './http/app.js';
+import { nodeApiOf } from './http/node-api.js';
 import type { RedirectStatus } from './service/link-rules.js';
 import {
   connectionServerOptions,
@@ -44,7 +45,11 @@ import { SnapshotFiles } from './shortener/snapshot/snapshot-files.js';
 import { UrlStore, type ApplyOutcome } from './shortener/url-store.js';
 import { finishInterruptedInstall } from './snapshot-recovery.js';
 import { bootstrapFromBackup } from './restore-backup.js';
-import { UrlService } from './url-service.js';
+import { ClusterAdmin } from './service/cluster-admin.js';
+import { LinkService } from './service/link-service.js';
+import { Purger } from './service/purger.js';
+import { Readiness } from './service/readiness.js';
+import { VisitStats } from './service/visit-stats.js';
 import { joinForwarder } from './join-forward.js';
 import { isLoopback } from './common/loopback.js';
 import { isNodeId, NODE_ID_RULE } from './common/node-id.js';
@@ -123,7 +128,7 @@ export interface NodeConfig {
 export interface RunningNode {
   httpPort: number;
   raftPort: number;
-  service: UrlService;
+  links: LinkService;
   runtime: RaftRuntime<ApplyOutcome['result']>;
   /** Resolves when the node is ready (knows a leader and has caught up to it once). */
   readyPromise: Promise<void>;
@@ -331,15 +336,19 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     onLow: () => runtime.compactNow(),
   });
   const { port: raftPort } = await transport.start();
-  const service = new UrlService(runtime, urlStore, identity.clusterId, proposalTimeoutMs);
-  service.enableJoinForwarding(
+  const links = new LinkService(runtime, urlStore, { readTimeoutMs: proposalTimeoutMs });
+  const cluster = new ClusterAdmin(runtime, urlStore, identity.clusterId);
+  cluster.enableJoinForwarding(
     joinForwarder({ nodeId: config.nodeId, clusterToken: config.clusterToken, ca: tls?.ca }),
   );
+  const readiness = new Readiness(runtime);
+  const purger = new Purger(runtime, urlStore);
+  const visits = new VisitStats(runtime, urlStore);
   runtime.start();
   await diskSpace.start();
 
   const app = createHttpApp({
-    node: service,
+    node: nodeApiOf(links, cluster, readiness),
     logger: log.child({ component: 'http' }),
     publicUrl,
     shortUrlBase: config.shortUrlBase,
@@ -361,11 +370,11 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     redirectStatus: config.redirectStatus,
     forwardQuery: config.forwardQuery,
     idempotencyTtlMs: config.idempotencyTtlMs,
-    visits: service,
+    visits,
     diskSpaceProblem: () => diskSpace.problem(),
     ...config.abuseLimits,
   });
-  service.startPurger({
+  purger.start({
     intervalMs: config.purgeIntervalMs,
     expiredRetentionMs: config.expiredRetentionMs,
     onError: (err) => log.warn({ err }, 'purge of expired entries failed; retrying at the next interval'),
@@ -376,7 +385,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
         'the clock is ahead of the last purge by more than this node measured; purging as of purgeNow only',
       ),
   });
-  service.startVisitStats({
+  visits.start({
     flushIntervalMs: config.statsFlushIntervalMs,
     clusterToken: config.clusterToken,
     ca: tls?.ca,
@@ -420,21 +429,21 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     log.info({ members: joined }, 'joined the cluster as a learner; it is promoted once caught up');
   }
 
-  const readyPromise = waitUntilCaughtUp(runtime, service, log);
+  const readyPromise = waitUntilCaughtUp(runtime, readiness, log);
 
   return {
     httpPort,
     raftPort,
-    service,
+    links,
     runtime,
     readyPromise,
     async stop() {
       diskSpace.stop();
       // Readiness first: a load balancer stops sending here while the node still answers.
-      service.beginDrain();
+      readiness.beginDrain();
       const delay = new Promise((r) => setTimeout(r, config.shutdownDelayMs ?? 0));
-      service.stopPurger();
-      await service.stopVisitStats();
+      purger.stop();
+      await visits.stop();
       // Hand over while HTTP still answers: new writes get a 409 pointing at the new leader.
       const newLeader = await runtime.handOverLeadership(2_000);
       if (newLeader !== undefined) log.info({ newLeader }, 'leadership handed over');
@@ -553,13 +562,13 @@ function persistedState(
  */
 async function waitUntilCaughtUp(
   runtime: RaftRuntime<ApplyOutcome['result']>,
-  service: UrlService,
+  readiness: Readiness,
   log: Logger,
 ): Promise<void> {
   for (;;) {
     try {
       const index = await runtime.readIndex(2_000);
-      service.markReady();
+      readiness.markReady();
       log.info({ appliedIndex: index }, 'node is ready: caught up with the leader');
       return;
     } catch (err) {

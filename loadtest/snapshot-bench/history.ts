@@ -1,11 +1,11 @@
 // Step 1: build a long history fast. One node runs in this process (startNode, as cmd/node.js
-// runs it) and the bench calls its UrlService directly with many proposals in flight, so the
+// runs it) and the bench calls its LinkService directly with many proposals in flight, so the
 // runtime batches them: the real Raft runtime, WAL fsyncs, apply, LMDB flushes and compaction,
 // without HTTP in front.
 import { pino } from 'pino';
 import type { CompactionPolicy } from '../../src/node/runtime.js';
 import { startNode, type RunningNode } from '../../src/server.js';
-import type { UrlService } from '../../src/url-service.js';
+import type { LinkService } from '../../src/service/link-service.js';
 import { diskUsage, logLines, processMemory, type DiskUsage } from './probes.js';
 import { codeOf, opAt, urlOf, type Op } from './workload.js';
 
@@ -55,12 +55,12 @@ class WrongResultError extends Error {
 
 const MAX_ATTEMPTS = 5;
 
-async function runOp(service: UrlService, op: Op, errors: Record<string, number>): Promise<void> {
+async function runOp(service: LinkService, op: Op, errors: Record<string, number>): Promise<void> {
   const code = codeOf(op.n);
   for (let attempt = 1; ; attempt++) {
     try {
       if (op.kind === 'create') {
-        const r = await service.createShortUrl({ code, url: urlOf(op.n), createdAt: Date.now() });
+        const r = await service.createWithCode({ code, url: urlOf(op.n), createdAt: Date.now() });
         // A retried create may find its first attempt applied: then created is false.
         if (r.code !== code || (!r.created && attempt === 1)) {
           throw new WrongResultError(`create #${op.n} (${code}) returned ${JSON.stringify(r)}`);
@@ -82,7 +82,7 @@ async function runOp(service: UrlService, op: Op, errors: Record<string, number>
 
 /** Writes [from, to) with `concurrency` proposals in flight; `done` counts completed writes. */
 async function drive(
-  service: UrlService,
+  service: LinkService,
   from: number,
   to: number,
   opts: HistoryOptions,
@@ -162,7 +162,7 @@ export async function buildHistory(opts: HistoryOptions): Promise<HistoryResult>
     const phases: Phase[] = [];
     const runPhase = async (name: string, from: number, to: number): Promise<void> => {
       const t0 = performance.now();
-      await drive(node.service, from, to, opts, counters);
+      await drive(node.links, from, to, opts, counters);
       const ms = performance.now() - t0;
       phases.push({ name, writes: to - from, ms, perSecond: ((to - from) * 1000) / ms });
     };

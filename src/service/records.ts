@@ -21,6 +21,19 @@ export interface CreateResult extends UrlRecord {
   replayed?: boolean;
 }
 
+/** A create as a client asks for it, with the leader's instants fixed; the code is the service's choice. */
+export interface CreateRequest {
+  url: string;
+  /** The leader's "now" for this request: createdAt, and the base of the expiry and the key's lifetime. */
+  createdAt: number;
+  /** The client's own code; without one the service generates a code. Never deduplicated. */
+  alias?: string;
+  expiresAt?: number;
+  /** The request's Idempotency-Key, what it was used for, and until when it is remembered. */
+  idempotency?: { key: string; fingerprint: string; expiresAt: number };
+}
+
+/** One create command as proposed: the request with its code decided. */
 export interface CreateCommandInput {
   code: string;
   url: string;

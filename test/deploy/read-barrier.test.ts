@@ -1,7 +1,7 @@
 // A redirect miss on a follower waits for one ReadIndex round that started after it; a stream of
 // misses shares rounds instead of costing one each.
 import { describe, expect, it } from 'vitest';
-import { ReadBarrier } from '../../src/read-barrier.js';
+import { ReadBarrier } from '../../src/service/read-barrier.js';
 
 /** A readIndex whose rounds the test settles by hand. */
 function manualRounds() {

@@ -4,25 +4,22 @@
 // tests set the statistics a code shows in `visitSummaries`.
 import type { NodeApi } from '../../src/http/node-api.js';
 import type { ClusterStatus, JoinRequest, MemberInfo } from '../../src/service/cluster-status.js';
-import {
-  CODE_TAKEN,
-  ConflictError,
-  IdempotencyKeyReusedError,
-  aliasTaken,
-} from '../../src/service/errors.js';
+import { IdempotencyKeyReusedError, aliasTaken } from '../../src/service/errors.js';
 import {
   isExpired,
-  type CreateCommandInput,
+  type CreateRequest,
   type CreateResult,
   type UrlRecord,
 } from '../../src/service/records.js';
+import { newCode } from '../../src/shortener/code-generator.js';
 import type { VisitBatchOutcome, VisitsApi, VisitSummary } from '../../src/http/visits-api.js';
 import type { VisitsCommand } from '../../src/shortener/commands.js';
 
 export class FakeNode implements NodeApi, VisitsApi {
   readonly byCode = new Map<string, UrlRecord>();
   readonly codeByUrl = new Map<string, string>();
-  readonly createCalls: CreateCommandInput[] = [];
+  /** The creates as HTTP asked for them (the fake picks codes as the link service does). */
+  readonly createCalls: CreateRequest[] = [];
   readonly deleteCalls: string[] = [];
   readonly keys = new Map<string, { fingerprint: string; expiresAt: number; result: CreateResult }>();
   members: MemberInfo[] = [
@@ -41,16 +38,10 @@ export class FakeNode implements NodeApi, VisitsApi {
     delete?: unknown;
     visitBatch?: unknown;
   } = {};
-  /** This many creates are answered with code_taken before one is applied. */
-  codeTakenReplies = 0;
-
-  async createShortUrl(input: CreateCommandInput): Promise<CreateResult> {
+  async createShortUrl(input: CreateRequest): Promise<CreateResult> {
     this.createCalls.push(input);
     if (this.fail.create !== undefined) throw this.fail.create;
-    if (this.codeTakenReplies > 0) {
-      this.codeTakenReplies--;
-      throw new ConflictError(CODE_TAKEN, `code ${input.code} is taken`);
-    }
+    const code = input.alias ?? newCode();
     const stamp = input.idempotency;
     if (stamp !== undefined) {
       const seen = this.keys.get(stamp.key);
@@ -65,11 +56,9 @@ export class FakeNode implements NodeApi, VisitsApi {
     if (existing !== undefined) {
       result = { ...this.byCode.get(existing)!, created: false };
     } else {
-      const taken = this.byCode.get(input.code);
-      if (taken && !isExpired(taken, input.createdAt)) {
-        throw input.alias ? aliasTaken(input.code) : new ConflictError(CODE_TAKEN, `${input.code} is taken`);
-      }
-      const record: UrlRecord = { code: input.code, url: input.url, createdAt: input.createdAt };
+      const taken = this.byCode.get(code);
+      if (taken && !isExpired(taken, input.createdAt)) throw aliasTaken(code);
+      const record: UrlRecord = { code, url: input.url, createdAt: input.createdAt };
       if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
       if (input.alias) record.alias = true;
       this.byCode.set(record.code, record);

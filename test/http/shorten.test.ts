@@ -5,7 +5,6 @@ import {
   NotLeaderError,
   UnavailableError,
 } from '../../src/service/errors.js';
-import { MAX_CODE_ATTEMPTS } from '../../src/http/routes/shorten.js';
 import { json, PUBLIC_URL, startApp, type Harness } from './harness.js';
 
 let h: Harness;
@@ -36,10 +35,9 @@ describe('POST /shorten: the three body formats', () => {
       shortUrl: `${PUBLIC_URL}/${body.code}`,
       url: 'https://example.com/a?b=1',
     });
-    // The leader decided code and createdAt before proposing.
+    // The leader decided createdAt before proposing (the code is the link service's choice).
     expect(h.node.createCalls).toHaveLength(1);
     expect(h.node.createCalls[0]).toEqual({
-      code: body.code,
       url: 'https://example.com/a?b=1',
       createdAt: expect.any(Number),
     });
@@ -248,23 +246,13 @@ describe('POST /shorten: errors from the node', () => {
   });
 });
 
-describe('POST /shorten: code_taken', () => {
-  it('is retried with a fresh code, and the client sees only the 201', async () => {
-    h.node.codeTakenReplies = MAX_CODE_ATTEMPTS - 1;
-    const res = await postJson({ url: 'https://example.com/retry' });
-    expect(res.status).toBe(201);
-    const body = await json(res);
-    const codes = h.node.createCalls.map((c) => c.code);
-    expect(codes).toHaveLength(MAX_CODE_ATTEMPTS);
-    expect(new Set(codes).size).toBe(MAX_CODE_ATTEMPTS);
-    expect(body.code).toBe(codes.at(-1));
-  });
-
-  it(`gives up after ${MAX_CODE_ATTEMPTS} attempts with a logged 500`, async () => {
-    h.node.codeTakenReplies = MAX_CODE_ATTEMPTS;
+describe('POST /shorten: no free code', () => {
+  // The link service retries collisions (test/service/link-service.test.ts); when it gives up,
+  // the client sees a 500 and the error is logged with its cause.
+  it('is a logged 500', async () => {
+    h.node.fail.create = new Error('no free code after 4 attempts');
     const res = await postJson({ url: 'https://example.com/retry' });
     expect(res.status).toBe(500);
-    expect(h.node.createCalls).toHaveLength(MAX_CODE_ATTEMPTS);
     expect(h.logs.some((l) => l.level === 50 && JSON.stringify(l.err).includes('no free code'))).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
-// POST /shorten: the write path. Validates, then decides here on the leader everything that is not
-// deterministic — the code, createdAt, the expiry instant of a ttlSeconds, the idempotency key's end
-// of life — so the command is plain data, the same on every node, and waits until it is applied.
-// newCode() never returns a reserved word (a route such as "healthz"), so every code resolves.
+// POST /shorten: the write path. Validates, then decides here on the leader what is not
+// deterministic — createdAt, the expiry instant of a ttlSeconds, the idempotency key's end of life —
+// and the link service picks the code (never a reserved word such as "healthz"), so the command is
+// plain data, the same on every node; it answers once the create is applied.
 //
 // Options (JSON fields or form fields; a text/plain body is just the URL):
 //   alias        a custom code: 3..64 of [0-9A-Za-z_-], not a reserved word, case-sensitive.
@@ -27,21 +27,14 @@ import { parseBody } from '../body.js';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
 import type { NodeApi } from '../node-api.js';
-import { CODE_TAKEN, ConflictError } from '../../service/errors.js';
-import type { CreateCommandInput, CreateResult } from '../../service/records.js';
+import type { CreateRequest } from '../../service/records.js';
 import type { HostBlocklist } from '../host-blocklist.js';
 import { ownUrlBase } from '../own-urls.js';
 import { parseInstant } from '../parse-instant.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { validateLongUrl } from '../../shortener/validate-url.js';
 import { ALIAS_SYNTAX, MAX_TTL_SECONDS } from '../../service/link-rules.js';
-import { isReservedCode, newCode } from '../../shortener/code-generator.js';
-
-/**
- * A collision of random codes is vanishingly rare; several in a row mean something is broken
- * (e.g. a generator with too little entropy), which should surface as a logged 500, not a loop.
- */
-export const MAX_CODE_ATTEMPTS = 4;
+import { isReservedCode } from '../../shortener/code-generator.js';
 
 /** Idempotency keys: 1..255 printable ASCII characters (a UUID is typical). */
 const IDEMPOTENCY_KEY_SYNTAX = /^[\x20-\x7e]{1,255}$/;
@@ -102,7 +95,9 @@ export function shortenHandler(deps: ShortenDeps): Shorten {
     const options = parseOptions(reqBody, now);
     const key = parseIdempotencyKey(headers['idempotency-key']);
 
-    const request: Omit<CreateCommandInput, 'code' | 'createdAt'> = { url };
+    // One instant (the leader's "now" for this request) for createdAt, the expiry and the key's lifetime.
+    const request: CreateRequest = { url, createdAt: now };
+    if (options.alias !== undefined) request.alias = options.alias;
     if (options.expiresAt !== undefined) request.expiresAt = options.expiresAt;
     if (key !== undefined) {
       request.idempotency = {
@@ -112,11 +107,9 @@ export function shortenHandler(deps: ShortenDeps): Shorten {
       };
     }
 
-    // A taken alias (409) or a reused key (422) is the service's refusal, answered from the error table.
-    const result =
-      options.alias !== undefined
-        ? await node.createShortUrl({ ...request, code: options.alias, alias: true, createdAt: now })
-        : await createWithFreshCode(node, { ...request, createdAt: now });
+    // The service picks a free code; a taken alias (409) or a reused key (422) is its refusal,
+    // answered from the error table.
+    const result = await node.createShortUrl(request);
     // 201 for a new code; 200 when the URL already had one (decided in apply, so it holds across
     // concurrent requests and leader changes). A replay repeats the first answer's status.
     const body: Record<string, unknown> = {
@@ -253,21 +246,4 @@ function fingerprintOf(url: string, o: CreateOptions): string {
   return createHash('sha256')
     .update(JSON.stringify([url, o.alias ?? null, o.ttlSeconds ?? null, o.expiresAtInput ?? null]))
     .digest('base64url');
-}
-
-/** One instant (the leader's "now" for this request) for createdAt, the expiry and the key's lifetime. */
-async function createWithFreshCode(
-  node: NodeApi,
-  request: Omit<CreateCommandInput, 'code'>,
-): Promise<CreateResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await node.createShortUrl({ ...request, code: newCode() });
-    } catch (err) {
-      if (!(err instanceof ConflictError && err.errorCode === CODE_TAKEN)) throw err;
-      if (attempt >= MAX_CODE_ATTEMPTS) {
-        throw new Error(`no free code after ${MAX_CODE_ATTEMPTS} attempts`, { cause: err });
-      }
-    }
-  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PurgeClock } from '../src/purge-clock.js';
+import { PurgeClock } from '../../src/service/purge-clock.js';
 
 const HOUR = 3_600_000;
 const T = Date.UTC(2026, 11, 3, 12);
