@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { isNodeId, NODE_ID_RULE } from '../src/common/node-id.js';
 import type { AbuseLimits } from '../src/http/app.js';
-import { REDIRECT_STATUSES, isRedirectStatus, type RedirectStatus } from '../src/service/link-rules.js';
+import { REDIRECT_STATUSES, isRedirectStatus, type RedirectStatus } from '../src/domain/link-rules.js';
 import { normalizeBlockedHosts } from '../src/http/host-blocklist.js';
 import { resolveSecret } from '../src/common/secrets.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../src/http/connection-limits.js';

@@ -1,6 +1,6 @@
 // What the loader needs to know about the cluster before it starts: who leads (writes go there) and
 // which nodes serve reads, from GET /cluster/status; and, for reads, a set of existing codes.
-import type { ClusterStatus } from '../src/service/cluster-status.js';
+import type { ClusterStatus } from '../src/domain/cluster-status.js';
 import type { HttpClient } from './client.js';
 import type { ReadNodes } from './options.js';
 

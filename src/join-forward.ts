@@ -4,7 +4,7 @@
 // an address it learned from an answer nobody authenticated (a 409's leaderUrl, a redirect).
 import { Agent, fetch } from 'undici';
 import { FORWARDED_JOIN_HEADER } from './http/node-api.js';
-import type { JoinRequest } from './service/cluster-status.js';
+import type { JoinRequest } from './domain/cluster-status.js';
 
 export interface ForwardedAnswer {
   status: number;

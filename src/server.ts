@@ -8,7 +8,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { answerClientErrors } from './http/client-error.js';
 import { createHttpApp, type AbuseLimits } from './http/app.js';
 import { nodeApiOf } from './http/node-api.js';
-import type { RedirectStatus } from './service/link-rules.js';
+import type { RedirectStatus } from './domain/link-rules.js';
 import {
   connectionServerOptions,
   DEFAULT_CONNECTION_LIMITS,

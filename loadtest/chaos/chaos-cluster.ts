@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { FaultFs } from '../../src/launcher/fault-fs.js';
 import { freePorts } from '../../src/launcher/free-ports.js';
 import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
-import type { ClusterStatus } from '../../src/service/cluster-status.js';
+import type { ClusterStatus } from '../../src/domain/cluster-status.js';
 import { resumeAllPaused } from '../faults/pauser.js';
 import type { NodeDirectory } from './clients.js';
 import { LinkProxies } from './proxy.js';

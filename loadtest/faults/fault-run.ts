@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { freePorts } from '../../src/launcher/free-ports.js';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
 import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
-import type { ClusterStatus } from '../../src/service/cluster-status.js';
+import type { ClusterStatus } from '../../src/domain/cluster-status.js';
 import type { LoadOptions } from '../options.js';
 import { startLoad, type RunHandle, type RunResult } from '../run.js';
 import type { Ack } from '../workload.js';

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { HttpClient } from '../client.js';
 import { fetchStatus } from '../cluster.js';
-import type { ClusterStatus } from '../../src/service/cluster-status.js';
+import type { ClusterStatus } from '../../src/domain/cluster-status.js';
 import type { Ack } from '../workload.js';
 
 export interface MissingWrite {

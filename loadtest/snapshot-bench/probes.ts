@@ -2,7 +2,7 @@
 // and a few HTTP probes (readiness, status, reads).
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClusterStatus } from '../../src/service/cluster-status.js';
+import type { ClusterStatus } from '../../src/domain/cluster-status.js';
 import { codeOf, urlOf } from './workload.js';
 
 /** Bytes under one directory: apparent (sum of file sizes) and allocated (du). */

@@ -1,7 +1,7 @@
 // Reading the API's answers: JSON bodies, the two kinds of 409, Retry-After. Pure functions, so
 // the rules are in one place (the load tool reads answers with them too).
 import type { ErrorBody } from './errors.js';
-import { NOT_LEADER } from '../service/errors.js';
+import { NOT_LEADER } from '../domain/errors.js';
 
 /** The body as a JSON object, or undefined (empty, not JSON, not an object). */
 export function jsonObject(body: string): Record<string, unknown> | undefined {

@@ -7,8 +7,8 @@ import { retryPolicy } from './backoff.js';
 import { sendRead, sendWrite, type Answered, type CallContext } from './calls.js';
 import { AliasTakenError, ApiError, NotLeaderError } from './errors.js';
 import { NodeRouter } from './router.js';
-import { ALIAS_TAKEN } from '../service/errors.js';
-import { isRedirectStatus } from '../service/link-rules.js';
+import { ALIAS_TAKEN } from '../domain/errors.js';
+import { isRedirectStatus } from '../domain/link-rules.js';
 import { UndiciTransport, type Transport } from './transport.js';
 import type {
   CreateOptions,

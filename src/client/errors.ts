@@ -1,7 +1,7 @@
 // What a call throws. Every error carries how far the call got (the exchanges it made), so a
 // caller can tell "the cluster said no" (ApiError, with the API's machine code) from "no answer"
 // (NetworkError), and "this alias is taken" from "this node does not lead" among the 409s.
-import type { ErrorBody } from '../service/errors.js';
+import type { ErrorBody } from '../domain/errors.js';
 import type { CallInfo, Exchange } from './types.js';
 
 export type { ErrorBody };

@@ -1,6 +1,6 @@
 // The client's public shapes: how it is configured and what its calls return. The answers mirror
 // the HTTP API (README "HTTP API", GET /openapi.json) with the status folded into typed fields.
-import type { RedirectStatus } from '../service/link-rules.js';
+import type { RedirectStatus } from '../domain/link-rules.js';
 import type { Transport } from './transport.js';
 
 export interface RetryPolicy {

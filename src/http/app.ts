@@ -9,7 +9,7 @@ import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFound } from './error-middleware.js';
 import { hostBlocklist } from './host-blocklist.js';
 import { expressRoute, httpMetrics, registerMetricsRoute } from './metrics.js';
-import type { RedirectStatus } from '../service/link-rules.js';
+import type { RedirectStatus } from '../domain/link-rules.js';
 import type { NodeApi } from './node-api.js';
 import { registerOpenApiRoute } from './openapi.js';
 import { registerClusterRoutes } from './routes/cluster.js';

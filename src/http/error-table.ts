@@ -1,6 +1,6 @@
 // The one table from the service's refusals to HTTP: each kind of ServiceError has one status,
 // and 503s say when to come back. The body is always { error, message, ...details }.
-import type { ErrorBody, ErrorKind, ServiceError } from '../service/errors.js';
+import type { ErrorBody, ErrorKind, ServiceError } from '../domain/errors.js';
 
 /** A short wait before a retry is worth it: an election usually settles well within a second. */
 export const RETRY_SOON: Readonly<Record<string, string>> = { 'Retry-After': '1' };

@@ -1,7 +1,7 @@
 // Turns anything a handler throws into the JSON error the API promises. Pure: no Express, no
 // logging, so every answer to an error is visible (and testable) in one place; the service's
 // refusals get their status from error-table.ts.
-import { ServiceError, type ErrorBody } from '../service/errors.js';
+import { ServiceError, type ErrorBody } from '../domain/errors.js';
 import { errorBody, httpStatusOf } from './error-table.js';
 
 /** An error a handler raises on purpose: it already knows its status and machine code. */

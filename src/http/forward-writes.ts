@@ -20,7 +20,7 @@ import { Agent } from 'undici';
 import { errorCodeOf } from '../client/transport.js';
 import type { HotRoute } from './hot-routes.js';
 import { HttpError, toErrorResponse } from './errors.js';
-import { NOT_LEADER } from '../service/errors.js';
+import { NOT_LEADER } from '../domain/errors.js';
 import { RETRY_SOON } from './error-table.js';
 import { writeJson } from './json-response.js';
 

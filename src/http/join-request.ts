@@ -1,7 +1,7 @@
 // Validation of POST /cluster/join bodies. A bad join must be refused here: once a member is in
 // the configuration log, a typo in its address is replicated to every node.
 import { isNodeId, NODE_ID_RULE } from '../common/node-id.js';
-import type { JoinRequest } from '../service/cluster-status.js';
+import type { JoinRequest } from '../domain/cluster-status.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 

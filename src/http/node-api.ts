@@ -1,6 +1,6 @@
 // What the HTTP layer needs from a node: the link service, cluster administration and readiness
 // (src/service/), as one object. Tests implement fakes of it. HTTP never sees Raft messages, only
-// these calls and the service's typed errors (service/errors.ts).
+// these calls and the domain's typed errors (domain/errors.ts).
 import type { ClusterAdmin } from '../service/cluster-admin.js';
 import type { LinkService } from '../service/link-service.js';
 import type { Readiness } from '../service/readiness.js';

@@ -4,8 +4,8 @@
 // carries, and objects stay open (more fields may be added without breaking clients).
 
 import { MAX_NODE_ID } from '../common/node-id.js';
-import { ALIAS_TAKEN, NO_LEADER, NOT_LEADER, UNAVAILABLE } from '../service/errors.js';
-import { ALIAS_SYNTAX, MAX_TTL_SECONDS } from '../service/link-rules.js';
+import { ALIAS_TAKEN, NO_LEADER, NOT_LEADER, UNAVAILABLE } from '../domain/errors.js';
+import { ALIAS_SYNTAX, MAX_TTL_SECONDS } from '../domain/link-rules.js';
 import { MAX_HTTP_URL_LENGTH, MAX_RAFT_ADDR_LENGTH } from './join-request.js';
 
 type Json = Record<string, unknown>;

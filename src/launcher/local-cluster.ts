@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeProcess, waitFor } from './node-process.js';
-import type { ClusterStatus } from '../service/cluster-status.js';
+import type { ClusterStatus } from '../domain/cluster-status.js';
 
 export interface LocalClusterOptions {
   size: number;

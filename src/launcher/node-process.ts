@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClusterStatus } from '../service/cluster-status.js';
+import type { ClusterStatus } from '../domain/cluster-status.js';
 import { stopChild } from './stop-child.js';
 
 export interface NodeProcessSpec {

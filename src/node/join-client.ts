@@ -3,7 +3,7 @@
 // there is no leader.
 import type { Logger } from 'pino';
 import { Agent, fetch } from 'undici';
-import { MEMBERSHIP_CHANGE_IN_PROGRESS, NOT_LEADER } from '../service/errors.js';
+import { MEMBERSHIP_CHANGE_IN_PROGRESS, NOT_LEADER } from '../domain/errors.js';
 import type { Member } from './storage/index.js';
 
 interface StatusAnswer {

@@ -4,8 +4,14 @@
 import type { ForwardJoin } from '../join-forward.js';
 import { Role } from '../raft/index.js';
 import type { UrlStore } from '../shortener/url-store.js';
-import type { ClusterStatus, JoinRequest, MemberInfo } from './cluster-status.js';
-import { MEMBER_EXISTS, NOT_A_MEMBER, NOT_LEADER, ConflictError, UnavailableError } from './errors.js';
+import type { ClusterStatus, JoinRequest, MemberInfo } from '../domain/cluster-status.js';
+import {
+  MEMBER_EXISTS,
+  NOT_A_MEMBER,
+  NOT_LEADER,
+  ConflictError,
+  UnavailableError,
+} from '../domain/errors.js';
 import { notLeader, translateRuntimeErrors, type UrlRuntime } from './runtime-calls.js';
 
 /** A consistent snapshot of the URL store, streamed; the caller must close() it, also on failure. */

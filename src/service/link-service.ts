@@ -5,9 +5,9 @@ import { newCode } from '../shortener/code-generator.js';
 import type { CreateCommand } from '../shortener/commands.js';
 import type { UrlStore } from '../shortener/url-store.js';
 import { Role } from '../raft/index.js';
-import { CODE_TAKEN, ConflictError, IdempotencyKeyReusedError, aliasTaken } from './errors.js';
+import { CODE_TAKEN, ConflictError, IdempotencyKeyReusedError, aliasTaken } from '../domain/errors.js';
 import { ReadBarrier } from './read-barrier.js';
-import type { CreateCommandInput, CreateRequest, CreateResult, UrlRecord } from './records.js';
+import type { CreateCommandInput, CreateRequest, CreateResult, UrlRecord } from '../domain/records.js';
 import { proposeCommand, translateRuntimeErrors, type UrlRuntime } from './runtime-calls.js';
 
 /**

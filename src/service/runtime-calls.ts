@@ -1,5 +1,5 @@
 // What the services need of the Raft runtime, and the one place where its errors become the
-// service's (service/errors.ts): a caller of the link service or cluster administration never
+// domain's (domain/errors.ts): a caller of the link service or cluster administration never
 // sees a Raft or runtime error class.
 import { DiskFullError, NotMemberError, ProposalDroppedError, RuntimeStoppedError } from '../node/errors.js';
 import type { RaftRuntime } from '../node/runtime.js';
@@ -13,7 +13,7 @@ import {
   ConflictError,
   NotLeaderError,
   UnavailableError,
-} from './errors.js';
+} from '../domain/errors.js';
 
 /** The runtime over the URL store's state machine. */
 export type UrlRuntime = RaftRuntime<ApplyResult>;

@@ -11,7 +11,7 @@ import { VisitCounter } from '../visits/visit-counter.js';
 import { capVisitDays } from '../visits/visit-day-window.js';
 import { VisitFlusher } from '../visits/visit-flusher.js';
 import { VisitMetrics } from '../visits/visit-metrics.js';
-import { ForbiddenError, NOT_A_MEMBER, UnavailableError } from './errors.js';
+import { ForbiddenError, NOT_A_MEMBER, UnavailableError } from '../domain/errors.js';
 import { proposeCommand, type UrlRuntime } from './runtime-calls.js';
 
 export type { VisitSummary };

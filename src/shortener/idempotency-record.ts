@@ -10,7 +10,7 @@
 //   [8 bytes    float64 expiresAt of the short URL, when flags & 4]
 //   uint8 fingerprint length | fingerprint UTF-8 | uint8 code length | code UTF-8 | url UTF-8 (rest)
 
-import type { CreateResult } from '../service/records.js';
+import type { CreateResult } from '../domain/records.js';
 
 export interface IdempotencyRecord {
   fingerprint: string;

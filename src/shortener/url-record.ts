@@ -13,7 +13,7 @@
 //
 // Decoding runs on every GET /:code, so it is a few fixed-offset reads and one string copy.
 
-import type { UrlRecord } from '../service/records.js';
+import type { UrlRecord } from '../domain/records.js';
 
 const RECORD_V1 = 1;
 const RECORD_V2 = 2;

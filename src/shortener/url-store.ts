@@ -30,7 +30,7 @@
 // apply is deterministic. (The log therefore must keep every entry above the *flushed* index.)
 
 import type { RootDatabase } from 'lmdb';
-import { isExpired, type CreateResult, type UrlRecord } from '../service/records.js';
+import { isExpired, type CreateResult, type UrlRecord } from '../domain/records.js';
 import {
   decodeCommand,
   type CreateCommand,

@@ -13,7 +13,7 @@
 //                  batch of a process that has since restarted (still in flight when it died) is
 //                  recognised too.
 
-import type { UrlRecord } from '../service/records.js';
+import type { UrlRecord } from '../domain/records.js';
 import type { VisitsCommand } from './commands.js';
 import type { StoreTables } from './store-layout.js';
 import { addVisits, decodeVisitStats, encodeVisitStats, type VisitStats } from './visit-stats.js';

@@ -7,7 +7,7 @@
 // The leader proposes the batch as it is (one `visits` command), so a retry of the same batch
 // (same origin, session and seq) is recognised by apply and counts once.
 
-import { isValidCodeSyntax } from '../service/link-rules.js';
+import { isValidCodeSyntax } from '../domain/link-rules.js';
 import { MAX_VISIT_DAY, type VisitCount, type VisitsCommand } from '../shortener/commands.js';
 
 /** Counts per batch at most: one Raft entry stays well under a megabyte. */

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { request, shorten, startCluster, type TestCluster } from '../cluster/helpers.js';
 import { startApp } from '../http/harness.js';
 

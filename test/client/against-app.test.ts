@@ -2,7 +2,7 @@
 // parses are the ones the API really gives, including a follower's 409 and the alias 409.
 import { afterEach, describe, expect, it } from 'vitest';
 import { AliasTakenError, ShortenerClient } from '../../src/client/index.js';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { PUBLIC_URL, startApp, type Harness } from '../http/harness.js';
 
 const open: Array<{ close(): Promise<void> }> = [];

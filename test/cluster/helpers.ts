@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { LocalCluster } from '../../src/launcher/local-cluster.js';
 import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
-import type { ClusterStatus } from '../../src/service/cluster-status.js';
+import type { ClusterStatus } from '../../src/domain/cluster-status.js';
 import { isEmptyDataDir } from '../../src/node/start-mode.js';
 
 export { waitFor, type ClusterStatus };

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Agent, fetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeProcess, waitFor } from '../../src/launcher/node-process.js';
-import type { ClusterStatus } from '../../src/service/cluster-status.js';
+import type { ClusterStatus } from '../../src/domain/cluster-status.js';
 import { GrpcTransport } from '../../src/node/transport/grpc-transport.js';
 import { emptyMessage, MessageType } from '../../src/raft/types.js';
 import { freePorts, HOST, printLogTails, removeDir, startNodeIn, tempDataRoot } from './helpers.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CommitTimeoutError, ConflictError, NotLeaderError } from '../../src/service/errors.js';
+import { CommitTimeoutError, ConflictError, NotLeaderError } from '../../src/domain/errors.js';
 import { json, startApp, type Harness } from './harness.js';
 
 let h: Harness;

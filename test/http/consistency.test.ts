@@ -1,7 +1,7 @@
 // Read consistency per request (?consistency= or X-Consistency) and the /metrics endpoint.
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommitTimeoutError, NotLeaderError } from '../../src/service/errors.js';
+import { CommitTimeoutError, NotLeaderError } from '../../src/domain/errors.js';
 import { json, startApp, type Harness } from './harness.js';
 
 let h: Harness | undefined;

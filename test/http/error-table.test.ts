@@ -10,7 +10,7 @@ import {
   NotLeaderError,
   UnavailableError,
   aliasTaken,
-} from '../../src/service/errors.js';
+} from '../../src/domain/errors.js';
 
 describe('toErrorResponse: service errors through the error table', () => {
   it.each([

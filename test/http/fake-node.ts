@@ -3,14 +3,14 @@
 // switches to make each call fail the way the runtime can. Visits are recorded, not aggregated:
 // tests set the statistics a code shows in `visitSummaries`.
 import type { NodeApi } from '../../src/http/node-api.js';
-import type { ClusterStatus, JoinRequest, MemberInfo } from '../../src/service/cluster-status.js';
-import { IdempotencyKeyReusedError, aliasTaken } from '../../src/service/errors.js';
+import type { ClusterStatus, JoinRequest, MemberInfo } from '../../src/domain/cluster-status.js';
+import { IdempotencyKeyReusedError, aliasTaken } from '../../src/domain/errors.js';
 import {
   isExpired,
   type CreateRequest,
   type CreateResult,
   type UrlRecord,
-} from '../../src/service/records.js';
+} from '../../src/domain/records.js';
 import { newCode } from '../../src/shortener/code-generator.js';
 import type { VisitBatchOutcome, VisitsApi, VisitSummary } from '../../src/http/visits-api.js';
 import type { VisitsCommand } from '../../src/shortener/commands.js';

@@ -3,7 +3,7 @@
 // FakeNode follows apply's rules; replication itself is tested in test/cluster/features.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpAppOptions } from '../../src/http/app.js';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { json, PUBLIC_URL, startApp, type Harness } from './harness.js';
 import { pino } from 'pino';
 import { FakeNode } from './fake-node.js';

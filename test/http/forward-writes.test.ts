@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FORWARDED_HEADER } from '../../src/http/forward-writes.js';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { json, startApp, type Harness } from './harness.js';
 
 const started: Harness[] = [];

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpApp, type HttpAppOptions } from '../../src/http/app.js';
-import { NotLeaderError, UnavailableError } from '../../src/service/errors.js';
+import { NotLeaderError, UnavailableError } from '../../src/domain/errors.js';
 import { parseStrictJson } from '../../src/http/hot-routes.js';
 import { FakeNode } from './fake-node.js';
 

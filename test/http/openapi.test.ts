@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpAppOptions } from '../../src/http/app.js';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { HTTP_METHODS, openApiDocument, type OpenApiDocument } from '../../src/http/openapi.js';
 import { checkAnswer, resolvePointer } from './openapi-check.js';
 import { FakeNode } from './fake-node.js';

@@ -1,7 +1,7 @@
 // --short-url-base: shortUrl, the web page and the OpenAPI servers name the service's public
 // address; leaderUrl (a node's own address) is untouched.
 import { afterEach, describe, expect, it } from 'vitest';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { normalizeBaseUrl, ownBaseUrls } from '../../src/http/short-url.js';
 import { json, PUBLIC_URL, startApp, type Harness } from './harness.js';
 

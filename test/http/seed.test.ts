@@ -1,7 +1,7 @@
 // POST / — the Go shortener's contract: the raw body is the long URL, whatever the Content-Type,
 // and the answer is {"url": <short>, "redirectsTo": <long>}. Underneath it is POST /shorten.
 import { afterEach, describe, expect, it } from 'vitest';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { json, PUBLIC_URL, startApp, type Harness } from './harness.js';
 
 const started: Harness[] = [];

@@ -4,7 +4,7 @@ import {
   ConflictError,
   NotLeaderError,
   UnavailableError,
-} from '../../src/service/errors.js';
+} from '../../src/domain/errors.js';
 import { json, PUBLIC_URL, startApp, type Harness } from './harness.js';
 
 let h: Harness;

@@ -4,7 +4,7 @@
 // the leader). The batching and apply rules are tested in test/visits and test/shortener.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpAppOptions } from '../../src/http/app.js';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { json, startApp, type Harness } from './harness.js';
 
 let h: Harness | undefined;

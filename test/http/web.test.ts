@@ -2,7 +2,7 @@
 // form post to /shorten gets a page (a follower's: a 307 to the leader), API clients keep their
 // JSON, values echoed into pages are escaped, and CORS is open to the cluster's members only.
 import { afterEach, describe, expect, it } from 'vitest';
-import { NotLeaderError } from '../../src/service/errors.js';
+import { NotLeaderError } from '../../src/domain/errors.js';
 import { json, startApp, type Harness } from './harness.js';
 
 let h: Harness | undefined;

@@ -8,9 +8,9 @@ import {
   ConflictError,
   IdempotencyKeyReusedError,
   NotLeaderError,
-} from '../../src/service/errors.js';
+} from '../../src/domain/errors.js';
 import { LinkService, MAX_CODE_ATTEMPTS, type LinkRuntime } from '../../src/service/link-service.js';
-import type { UrlRecord } from '../../src/service/records.js';
+import type { UrlRecord } from '../../src/domain/records.js';
 import { decodeCommand, type CreateCommand, type UrlCommand } from '../../src/shortener/commands.js';
 import type { ApplyResult } from '../../src/shortener/url-store.js';
 

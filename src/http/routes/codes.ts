@@ -15,12 +15,12 @@ import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
 import { writeJsonText } from '../json-response.js';
 import type { NodeApi } from '../node-api.js';
-import { isExpired, type UrlRecord } from '../../service/records.js';
+import { isExpired, type UrlRecord } from '../../domain/records.js';
 import { forwardableQuery, queryOf, withForwardedQuery } from '../query-forwarding.js';
 import type { ShortUrlOf } from '../short-url.js';
 import type { VisitsApi } from '../visits-api.js';
 import { isReservedCode } from '../../shortener/code-generator.js';
-import { isRedirectStatus, isValidCodeSyntax, type RedirectStatus } from '../../service/link-rules.js';
+import { isRedirectStatus, isValidCodeSyntax, type RedirectStatus } from '../../domain/link-rules.js';
 
 // The 404 of the redirect path is as hot as its 302 (scanners, typos): serialize it once.
 const UNKNOWN_CODE_BODY = JSON.stringify({ error: 'not_found', message: 'no short URL has this code' });

@@ -13,8 +13,8 @@ import QRCode from 'qrcode';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
 import type { NodeApi } from '../node-api.js';
-import { isValidCodeSyntax } from '../../service/link-rules.js';
-import { isExpired } from '../../service/records.js';
+import { isValidCodeSyntax } from '../../domain/link-rules.js';
+import { isExpired } from '../../domain/records.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { sendExpired, unknownCode } from './codes.js';
 

@@ -27,13 +27,13 @@ import { parseBody } from '../body.js';
 import { methodNotAllowed } from '../error-middleware.js';
 import { HttpError } from '../errors.js';
 import type { NodeApi } from '../node-api.js';
-import type { CreateRequest } from '../../service/records.js';
+import type { CreateRequest } from '../../domain/records.js';
 import type { HostBlocklist } from '../host-blocklist.js';
 import { ownUrlBase } from '../own-urls.js';
 import { parseInstant } from '../parse-instant.js';
 import type { ShortUrlOf } from '../short-url.js';
 import { validateLongUrl } from '../../shortener/validate-url.js';
-import { ALIAS_SYNTAX, MAX_TTL_SECONDS } from '../../service/link-rules.js';
+import { ALIAS_SYNTAX, MAX_TTL_SECONDS } from '../../domain/link-rules.js';
 import { isReservedCode } from '../../shortener/code-generator.js';
 
 /** Idempotency keys: 1..255 printable ASCII characters (a UUID is typical). */
