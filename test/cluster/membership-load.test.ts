@@ -196,7 +196,8 @@ describe('membership changes under a steady write load', () => {
       });
       expect(missing, `acknowledged writes missing on node ${node.spec.id}`).toEqual([]);
     }
-  });
+    // Its own deadlines above add up to 230 s; a slow machine may use them all, plus the checks.
+  }, 300_000);
 
   it('refuses a second membership change while one is pending: 409 membership_change_in_progress', async () => {
     const st = await tc.cluster.waitUntilConverged(30_000);
