@@ -15,6 +15,7 @@ import { registerOpenApiRoute } from './openapi.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { redirectAnswerer, registerCodeRoutes } from './routes/codes.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerBulkRoute } from './routes/bulk.js';
 import { registerQrRoute } from './routes/qr.js';
 import { registerSeedRoute } from './routes/seed.js';
 import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
@@ -177,6 +178,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     registerVisitRoutes(app, { visits: options.visits, access: visitsAccess });
   }
   registerShortenRoutes(app, { shorten, maxBodyBytes, access: writeAccess });
+  registerBulkRoute(app, { node, shorten, access: writeAccess, logger });
   registerQrRoute(app, { node, shortUrlOf });
   registerCodeRoutes(app, codeDeps);
 

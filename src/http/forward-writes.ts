@@ -1,4 +1,4 @@
-// --forward-writes: a follower passes a write (POST /shorten or /, DELETE /api/urls/:code) to the leader
+// --forward-writes: a follower passes a write (POST /shorten, / or /api/urls/bulk, DELETE /api/urls/:code) to the leader
 // over HTTP and returns the leader's answer as it is — status, headers, body — so idempotency keys,
 // 201/200, 409 alias_taken, 422, 429 and the rest mean exactly what they mean on the leader, who
 // decides everything. Behind a load balancer that spreads writes over all nodes, this is what
@@ -23,6 +23,9 @@ import { HttpError, toErrorResponse } from './errors.js';
 import { NOT_LEADER } from '../domain/errors.js';
 import { RETRY_SOON } from './error-table.js';
 import { writeJson } from './json-response.js';
+import { BULK_MAX_BODY_BYTES } from './routes/bulk.js';
+
+const BULK_PATH = '/api/urls/bulk';
 
 /** Where this node's writes go: the leader's id and URL when another node leads, else undefined. */
 export type LeaderOfWrites = () => { id: number; url: string } | undefined;
@@ -82,7 +85,7 @@ export function isForwardableWrite(method: string | undefined, url: string | und
   if (url === undefined) return false;
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  if (method === 'POST') return path === '/shorten' || path === '/';
+  if (method === 'POST') return path === '/shorten' || path === '/' || path === BULK_PATH;
   if (method === 'DELETE') return WRITE_PATH.test(path);
   return false;
 }
@@ -90,14 +93,18 @@ export function isForwardableWrite(method: string | undefined, url: string | und
 /** Returns the route that forwards this request, or undefined to answer it here. */
 export function writeForwarder(options: WriteForwarding): (req: IncomingMessage) => HotRoute | undefined {
   const agent = new Agent({ keepAliveTimeout: 4_000, ...(options.ca && { connect: { ca: options.ca } }) });
-  const serve = (path: '/shorten' | '/' | '/api/urls/:code'): HotRoute => ({
+  const serve = (
+    path: '/shorten' | '/' | typeof BULK_PATH | '/api/urls/:code',
+    maxBodyBytes = options.maxBodyBytes,
+  ): HotRoute => ({
     path,
     serve(req, res) {
-      void forward(req, res, options, agent);
+      void forward(req, res, { ...options, maxBodyBytes }, agent);
     },
   });
   const shorten = serve('/shorten');
   const seedCreate = serve('/');
+  const bulk = serve(BULK_PATH, BULK_MAX_BODY_BYTES);
   const remove = serve('/api/urls/:code');
   return (req) => {
     // GETs are nearly all requests: one comparison and out.
@@ -106,7 +113,9 @@ export function writeForwarder(options: WriteForwarding): (req: IncomingMessage)
     if (req.headers[FORWARDED_HEADER] !== undefined) return undefined;
     if (options.leader() === undefined) return undefined;
     if (req.method !== 'POST') return remove;
-    return req.url === '/' || req.url!.startsWith('/?') ? seedCreate : shorten;
+    const url = req.url!;
+    if (url === '/' || url.startsWith('/?')) return seedCreate;
+    return url.startsWith(BULK_PATH) ? bulk : shorten;
   };
 }
 

@@ -2,6 +2,7 @@
 // create, export, import), kept apart from openapi-paths.ts; openapi.ts merges both tables.
 import { errorWith, json, ref } from './openapi-paths.js';
 import { writeSecurity } from './openapi-schemas.js';
+import { BULK_MAX_ITEMS } from './routes/bulk.js';
 import { QR_MAX_SIZE, QR_MIN_SIZE } from './routes/qr.js';
 
 type Json = Record<string, unknown>;
@@ -70,7 +71,84 @@ const qrParams: Json[] = [
   },
 ];
 
+const bulkItem: Json = {
+  oneOf: [
+    { type: 'string', description: 'Just the URL.' },
+    {
+      allOf: [
+        ref('schemas', 'ShortenRequest'),
+        {
+          properties: {
+            idempotencyKey: {
+              type: 'string',
+              description: 'As the Idempotency-Key header of POST /shorten.',
+            },
+          },
+        },
+      ],
+    },
+  ],
+};
+
+const bulkResult: Json = {
+  type: 'object',
+  required: ['index', 'status'],
+  description:
+    'The item’s own answer: what POST /shorten would have answered (code, shortUrl, url[, expiresAt], or error and message), with its status.',
+  properties: {
+    index: { type: 'integer', minimum: 0, description: 'The item’s position in the request.' },
+    status: { type: 'integer', description: '201, 200, or the error’s status.' },
+    code: { type: 'string' },
+    shortUrl: { type: 'string', format: 'uri' },
+    url: { type: 'string', format: 'uri' },
+    expiresAt: { type: 'string', format: 'date-time' },
+    error: { type: 'string' },
+    message: { type: 'string' },
+  },
+};
+
 export const extraPaths: Record<string, Json> = {
+  '/api/urls/bulk': {
+    post: {
+      operationId: 'bulkShorten',
+      tags: ['urls'],
+      summary: `Create up to ${BULK_MAX_ITEMS} short URLs in one request, each answered on its own (leader only).`,
+      description:
+        'Each item is a POST /shorten of its own (validation, dedup, alias, expiry, idempotency). ' +
+        'Refused as a whole only when the list itself is bad, by the write guard, or off the leader.',
+      security: writeSecurity,
+      requestBody: {
+        required: true,
+        content: json({
+          oneOf: [
+            {
+              type: 'object',
+              required: ['urls'],
+              properties: { urls: { type: 'array', items: bulkItem, minItems: 1, maxItems: BULK_MAX_ITEMS } },
+            },
+            { type: 'array', items: bulkItem, minItems: 1, maxItems: BULK_MAX_ITEMS },
+          ],
+        }),
+      },
+      responses: {
+        '200': {
+          description: 'One result per item, in the request’s order.',
+          content: json({
+            type: 'object',
+            required: ['results'],
+            properties: { results: { type: 'array', items: bulkResult } },
+          }),
+        },
+        '400': errorWith(
+          'Not a list of 1 to ' + BULK_MAX_ITEMS + ' items; nothing created.',
+          'invalid_bulk',
+          'invalid_json',
+        ),
+        '415': ref('responses', 'UnsupportedMediaType'),
+        ...writeFailures,
+      },
+    },
+  },
   '/api/urls/{code}/qr': {
     parameters: [codeParam],
     get: {

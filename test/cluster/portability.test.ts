@@ -5,7 +5,15 @@
 import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { printLogTails, request, resolveCode, startCluster, type TestCluster } from './helpers.js';
+import {
+  mapLimit,
+  printLogTails,
+  request,
+  resolveCode,
+  startCluster,
+  waitApplied,
+  type TestCluster,
+} from './helpers.js';
 
 let tc: TestCluster;
 beforeAll(async () => {
@@ -81,5 +89,40 @@ describe('--forward-query on a cluster', () => {
         location: 'https://example.com/fq?a=1&utm_source=mail',
       });
     }
+  });
+});
+
+describe('bulk create on a cluster', () => {
+  it('each item is a replicated create: every node resolves every created code; a follower answers 409', async () => {
+    const { leader, followers } = await leaderAndFollowers();
+    const urls = Array.from({ length: 200 }, (_, i) => `https://example.com/bulk-cluster/${i}`);
+    const res = await request(`${leader}/api/urls/bulk`, {
+      method: 'POST',
+      body: JSON.stringify({ urls: [...urls, 'not a url'] }),
+      contentType: 'application/json',
+      timeoutMs: 30_000,
+    });
+    expect(res.status).toBe(200);
+    const results = res.body.results as Array<{
+      index: number;
+      status: number;
+      code?: string;
+      error?: string;
+    }>;
+    expect(results.slice(0, urls.length).every((r) => r.status === 201)).toBe(true);
+    expect(results[urls.length]).toMatchObject({ index: urls.length, status: 400, error: 'invalid_url' });
+    const leaderStatus = await tc.cluster.waitForLeader(15_000);
+    await waitApplied(tc.cluster.nodes, leaderStatus.commitIndex);
+    for (const base of followers) {
+      const answers = await mapLimit(results.slice(0, urls.length), 16, (r) => resolveCode(base, r.code!));
+      expect(answers.map((a) => a.location)).toEqual(urls);
+    }
+    const refused = await request(`${followers[0]}/api/urls/bulk`, {
+      method: 'POST',
+      body: JSON.stringify(urls.slice(0, 1)),
+      contentType: 'application/json',
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: 'not_leader', leaderUrl: leader });
   });
 });

@@ -1,6 +1,6 @@
 // Starts the app on a real port (0) with a FakeNode and a logger whose lines the test can read.
 import { once } from 'node:events';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
@@ -46,4 +46,17 @@ export async function startApp(
 export async function json(res: Response): Promise<Record<string, unknown>> {
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   return (await res.json()) as Record<string, unknown>;
+}
+
+/** A startApp for tests that start several apps: each is closed after its test. */
+export function appsClosedAfterEach(): (options?: Parameters<typeof startApp>[0]) => Promise<Harness> {
+  const started: Harness[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((h) => h.close()));
+  });
+  return async (options = {}) => {
+    const h = await startApp(options);
+    started.push(h);
+    return h;
+  };
 }

@@ -227,6 +227,24 @@ describe('real answers conform to the document', () => {
     expect(await conforms(qr, { path: '/api/urls/old/qr' })).toBe(410);
   });
 
+  it('POST /api/urls/bulk: 200 with results, 400 invalid_bulk', async () => {
+    h = await startApp();
+    const bulk = '/api/urls/bulk';
+    expect(
+      await conforms(
+        bulk,
+        jsonBody({
+          urls: [
+            'https://example.com/b1',
+            { url: 'ftp://x/' },
+            { url: 'https://example.com/b2', ttlSeconds: 5 },
+          ],
+        }),
+      ),
+    ).toBe(200);
+    expect(await conforms(bulk, jsonBody({ urls: [] }))).toBe(400);
+  });
+
   it('POST /shorten without the API key: 401', async () => {
     h = await startApp({ apiKey: 'k' });
     expect(await conforms('/shorten', jsonBody({ url: 'https://example.com/' }))).toBe(401);

@@ -1,18 +1,10 @@
 // POST / — the Go shortener's contract: the raw body is the long URL, whatever the Content-Type,
 // and the answer is {"url": <short>, "redirectsTo": <long>}. Underneath it is POST /shorten.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotLeaderError } from '../../src/domain/errors.js';
-import { json, PUBLIC_URL, startApp, type Harness } from './harness.js';
+import { json, PUBLIC_URL, appsClosedAfterEach } from './harness.js';
 
-const started: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((h) => h.close()));
-});
-async function app(options: Parameters<typeof startApp>[0] = {}): Promise<Harness> {
-  const h = await startApp(options);
-  started.push(h);
-  return h;
-}
+const app = appsClosedAfterEach();
 
 function postRoot(base: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(base + '/', { method: 'POST', body, headers });
@@ -95,6 +87,24 @@ describe('POST / (the seed contract)', () => {
     expect(res.status).toBe(201);
     expect((await json(res)).redirectsTo).toBe('https://example.com/fwd');
     expect(leader.node.createCalls).toHaveLength(1);
+    expect(follower.node.createCalls).toEqual([]);
+  });
+
+  it('with --forward-writes a follower passes POST /api/urls/bulk (over the usual body limit) on too', async () => {
+    const leader = await app();
+    const follower = await app({
+      forwardWrites: { nodeId: 3, leader: () => ({ id: 1, url: leader.baseUrl }), timeoutMs: 2_000 },
+    });
+    const urls = Array.from({ length: 300 }, (_, i) => `https://example.com/forwarded-bulk/${i}`);
+    const res = await fetch(follower.baseUrl + '/api/urls/bulk', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ urls }),
+    });
+    expect(res.status).toBe(200);
+    const { results } = (await json(res)) as { results: Array<{ status: number }> };
+    expect(results.filter((r) => r.status === 201)).toHaveLength(urls.length);
+    expect(leader.node.byCode.size).toBe(urls.length);
     expect(follower.node.createCalls).toEqual([]);
   });
 
