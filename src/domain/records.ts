@@ -12,6 +12,10 @@ export interface UrlRecord {
   expiresAt?: number;
   /** The code is a custom alias chosen by the client (not generated). */
   alias?: boolean;
+  /** Distinct, sorted, valid tags (src/shortener/link-tags.ts); absent: none. */
+  tags?: string[];
+  /** After this many visits the short URL answers 410 (see the visit limit in the README). */
+  maxVisits?: number;
 }
 
 export interface CreateResult extends UrlRecord {
@@ -31,6 +35,10 @@ export interface CreateRequest {
   expiresAt?: number;
   /** The request's Idempotency-Key, what it was used for, and until when it is remembered. */
   idempotency?: { key: string; fingerprint: string; expiresAt: number };
+  /** Distinct and sorted; a create with tags always makes a new code. */
+  tags?: string[];
+  /** After this many visits: 410. A create with a limit always makes a new code. */
+  maxVisits?: number;
 }
 
 /** One create command as proposed: the request with its code decided. */
@@ -43,7 +51,29 @@ export interface CreateCommandInput {
   expiresAt?: number;
   /** The request's Idempotency-Key, what it was used for, and until when it is remembered. */
   idempotency?: { key: string; fingerprint: string; expiresAt: number };
+  /** Distinct and sorted; a create with tags always makes a new code. */
+  tags?: string[];
+  /** After this many visits: 410. A create with a limit always makes a new code. */
+  maxVisits?: number;
 }
+
+/** A change to a short URL; absent fields stay as they are (see UpdateCommand). */
+export interface UpdateCommandInput {
+  code: string;
+  /** The leader's instant: a record expired at it is refused. */
+  updatedAt: number;
+  url?: string;
+  /** null removes the expiry. */
+  expiresAt?: number | null;
+  /** Distinct and sorted; [] removes every tag. */
+  tags?: string[];
+  /** null removes the limit. */
+  maxVisits?: number | null;
+}
+
+/** What an update did: the record as it is now, or why nothing changed. */
+export type UpdateOutcome =
+  { record: UrlRecord } | { refused: 'not_found' } | { refused: 'expired'; expiresAt: number };
 
 /**
  * True when the record has an expiry at or before `now`. Every node compares with its own clock

@@ -19,6 +19,8 @@ import { registerBulkRoute } from './routes/bulk.js';
 import { registerQrRoute } from './routes/qr.js';
 import { registerSeedRoute } from './routes/seed.js';
 import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
+import { editHandler } from './routes/edit.js';
+import { parseBody } from './body.js';
 import { registerWebRoutes } from './routes/web.js';
 import { registerVisitRoutes } from './routes/visits.js';
 import type { WriteRateLimit } from './rate-limit.js';
@@ -118,17 +120,21 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }),
   });
   const writeAccess = guardWrites(checkWrite);
+  const targetRules = {
+    blockedHost: hostBlocklist(options.blockedHosts ?? []),
+    ownBases: clusterBases(node, ownBaseUrls(options)),
+  };
   const shorten = shortenHandler({
     node,
     shortUrlOf,
     idempotencyTtlMs: options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
-    blockedHost: hostBlocklist(options.blockedHosts ?? []),
-    ownBases: clusterBases(node, ownBaseUrls(options)),
+    ...targetRules,
   });
   const codeDeps = {
     node,
     shortUrlOf,
     access: writeAccess,
+    edit: [parseBody(['json'], maxBodyBytes), editHandler({ node, shortUrlOf, ...targetRules })],
     redirectStatus: options.redirectStatus ?? 302,
     forwardQuery: options.forwardQuery,
     permanentMaxAgeSeconds: options.permanentRedirectMaxAgeSeconds ?? 86_400,

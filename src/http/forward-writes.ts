@@ -1,4 +1,5 @@
-// --forward-writes: a follower passes a write (POST /shorten, / or /api/urls/bulk, DELETE /api/urls/:code) to the leader
+// --forward-writes: a follower passes a write (POST /shorten, / or /api/urls/bulk, PATCH and DELETE
+// /api/urls/:code) to the leader
 // over HTTP and returns the leader's answer as it is — status, headers, body — so idempotency keys,
 // 201/200, 409 alias_taken, 422, 429 and the rest mean exactly what they mean on the leader, who
 // decides everything. Behind a load balancer that spreads writes over all nodes, this is what
@@ -86,7 +87,7 @@ export function isForwardableWrite(method: string | undefined, url: string | und
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   if (method === 'POST') return path === '/shorten' || path === '/' || path === BULK_PATH;
-  if (method === 'DELETE') return WRITE_PATH.test(path);
+  if (method === 'DELETE' || method === 'PATCH') return WRITE_PATH.test(path);
   return false;
 }
 
@@ -164,7 +165,7 @@ async function send(
   const res = await agent.request({
     origin: origin.origin,
     path: req.url!,
-    method: req.method as 'POST' | 'DELETE',
+    method: req.method as 'POST' | 'PATCH' | 'DELETE',
     headers,
     body,
     signal: AbortSignal.timeout(timeoutMs),

@@ -10,7 +10,7 @@ export const FORWARDED_JOIN_HEADER = 'x-join-forwarded-by';
 
 export type LinkApi = Pick<
   LinkService,
-  'createShortUrl' | 'deleteShortUrl' | 'lookup' | 'lookupAfterMiss' | 'lookupLinearizable'
+  'createShortUrl' | 'updateShortUrl' | 'deleteShortUrl' | 'lookup' | 'lookupAfterMiss' | 'lookupLinearizable'
 >;
 export type ClusterApi = Pick<ClusterAdmin, 'status' | 'addMember' | 'removeMember' | 'backup'>;
 export type ReadinessApi = Pick<Readiness, 'isReady' | 'isReadyForRedirects'>;
@@ -21,6 +21,7 @@ export type NodeApi = LinkApi & ClusterApi & ReadinessApi;
 export function nodeApiOf(links: LinkApi, cluster: ClusterApi, readiness: ReadinessApi): NodeApi {
   return {
     createShortUrl: (request) => links.createShortUrl(request),
+    updateShortUrl: (input) => links.updateShortUrl(input),
     deleteShortUrl: (code) => links.deleteShortUrl(code),
     lookup: (code) => links.lookup(code),
     lookupAfterMiss: (code) => links.lookupAfterMiss(code),

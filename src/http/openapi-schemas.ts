@@ -57,6 +57,15 @@ export const schemas: Record<string, Json> = {
       expiresAt: dateTime('When the short URL expired.'),
     },
   },
+  VisitLimitReached: {
+    type: 'object',
+    required: ['error', 'message', 'maxVisits'],
+    properties: {
+      error: { const: 'visit_limit_reached' },
+      message: { type: 'string' },
+      maxVisits: { type: 'integer' },
+    },
+  },
   ShortenRequest: {
     type: 'object',
     required: ['url'],
@@ -82,8 +91,52 @@ export const schemas: Record<string, Json> = {
           { type: 'integer', minimum: 0, description: 'The same, in milliseconds since the epoch.' },
         ],
       },
+      tags: ref('Tags'),
+      maxVisits: ref('MaxVisits'),
     },
-    description: 'ttlSeconds and expiresAt exclude each other.',
+    description:
+      'ttlSeconds and expiresAt exclude each other. With tags or maxVisits the create always makes a new code.',
+  },
+  Tags: {
+    description:
+      'Up to 10 distinct tags of 1–32 characters of a-z 0-9 _ - . (upper case is lowered; stored sorted). An array, or one comma-separated string.',
+    oneOf: [
+      { type: 'array', maxItems: 10, items: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}$' } },
+      { type: 'string' },
+    ],
+  },
+  MaxVisits: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 1_000_000_000,
+    description:
+      'After this many visits the short URL answers 410 visit_limit_reached (see the README for the exact guarantee).',
+  },
+  EditRequest: {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: false,
+    description:
+      'The fields to change; absent ones stay. null removes an expiry or a visit limit; null or [] removes the tags. ttlSeconds and expiresAt exclude each other.',
+    properties: {
+      url: string('The new long URL (the same rules as on create).', { format: 'uri', maxLength: 8192 }),
+      tags: { oneOf: [ref('Tags'), { type: 'null' }] },
+      ttlSeconds: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 315_360_000,
+        description: 'Expire this many seconds after the leader accepts the edit.',
+      },
+      expiresAt: {
+        oneOf: [
+          dateTime('Expire at this instant (RFC 3339), in the future, at most 10 years ahead.'),
+          string('The same as a date (midnight UTC).', { format: 'date' }),
+          { type: 'integer', minimum: 0, description: 'The same, in milliseconds since the epoch.' },
+          { type: 'null', description: 'Never expire.' },
+        ],
+      },
+      maxVisits: { oneOf: [ref('MaxVisits'), { type: 'null' }] },
+    },
   },
   ShortenForm: {
     type: 'object',
@@ -94,6 +147,8 @@ export const schemas: Record<string, Json> = {
       alias: { type: 'string' },
       ttlSeconds: { type: 'string', pattern: '^\\d+$' },
       expiresAt: { type: 'string' },
+      tags: { type: 'string', description: 'Comma-separated.' },
+      maxVisits: { type: 'string', pattern: '^\\d+$' },
     },
   },
   ShortUrl: {
@@ -104,6 +159,8 @@ export const schemas: Record<string, Json> = {
       shortUrl: string("This node's public URL + / + code.", { format: 'uri' }),
       url: string('The long URL, normalized.', { format: 'uri' }),
       expiresAt: dateTime('Present when the short URL expires.'),
+      tags: { type: 'array', items: { type: 'string' }, description: 'Present when the link has tags.' },
+      maxVisits: { type: 'integer', description: 'Present when the link has a visit limit.' },
     },
   },
   UrlRecord: {
@@ -116,6 +173,12 @@ export const schemas: Record<string, Json> = {
       createdAt: dateTime('When the leader accepted the create.'),
       expiresAt: dateTime('Present when the short URL expires.'),
       alias: { const: true, description: 'Present (true) when the code is a custom alias.' },
+      tags: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Present when the link has tags; sorted.',
+      },
+      maxVisits: { type: 'integer', description: 'Present when the link has a visit limit.' },
       visits: ref('Visits'),
     },
   },
@@ -267,8 +330,9 @@ export const responses: Record<string, Json> = {
   ),
   NotFound: error('No short URL has this code (never had, deleted, or purged after expiry).', ['not_found']),
   Expired: {
-    description: 'The short URL has expired (each node compares with its own clock).',
-    ...json(ref('Expired')),
+    description:
+      'The short URL has expired (each node compares with its own clock), or, on a redirect, has reached its visit limit.',
+    ...json({ oneOf: [ref('Expired'), ref('VisitLimitReached')] }),
   },
   NotLeader: {
     description: 'This node is not the leader: send the write to leaderUrl.',

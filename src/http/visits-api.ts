@@ -4,4 +4,7 @@ import type { VisitStats } from '../service/visit-stats.js';
 
 export type { VisitBatchOutcome, VisitSummary } from '../service/visit-stats.js';
 
-export type VisitsApi = Pick<VisitStats, 'recordVisit' | 'visitsOf' | 'acceptVisitBatch'>;
+export type VisitsApi = Pick<
+  VisitStats,
+  'recordVisit' | 'visitLimitReached' | 'visitsOf' | 'acceptVisitBatch'
+>;

@@ -2,12 +2,19 @@
 // commands proposed through Raft and answered once applied on this (leader) node; reads come from
 // this node's copy of the store.
 import { newCode } from '../shortener/code-generator.js';
-import type { CreateCommand } from '../shortener/commands.js';
+import type { CreateCommand, UpdateCommand } from '../shortener/commands.js';
 import type { UrlStore } from '../shortener/url-store.js';
 import { Role } from '../raft/index.js';
 import { CODE_TAKEN, ConflictError, IdempotencyKeyReusedError, aliasTaken } from '../domain/errors.js';
 import { ReadBarrier } from './read-barrier.js';
-import type { CreateCommandInput, CreateRequest, CreateResult, UrlRecord } from '../domain/records.js';
+import type {
+  CreateCommandInput,
+  CreateRequest,
+  CreateResult,
+  UpdateCommandInput,
+  UpdateOutcome,
+  UrlRecord,
+} from '../domain/records.js';
 import { proposeCommand, translateRuntimeErrors, type UrlRuntime } from './runtime-calls.js';
 
 /**
@@ -80,6 +87,8 @@ export class LinkService {
     if (input.alias) command.alias = true;
     if (input.expiresAt !== undefined) command.expiresAt = input.expiresAt;
     if (input.idempotency !== undefined) command.idempotency = { ...input.idempotency };
+    if (input.tags !== undefined && input.tags.length > 0) command.tags = [...input.tags];
+    if (input.maxVisits !== undefined) command.maxVisits = input.maxVisits;
     const result = await proposeCommand(this.runtime, command);
     if (!result || (!('created' in result) && !('error' in result))) {
       throw new Error('the state machine returned no create result for a create command');
@@ -92,6 +101,8 @@ export class LinkService {
           throw aliasTaken(result.code);
         case 'idempotency_key_reused':
           throw new IdempotencyKeyReusedError();
+        default:
+          throw new Error(`the state machine refused a create with ${result.error}`);
       }
     }
     return result;
@@ -104,6 +115,22 @@ export class LinkService {
       throw new Error('the state machine returned no delete result for a delete command');
     }
     return result.deleted;
+  }
+
+  /** Changes a short URL in place (an update command); resolves once applied here. */
+  async updateShortUrl(input: UpdateCommandInput): Promise<UpdateOutcome> {
+    const command: UpdateCommand = { type: 'update', code: input.code, updatedAt: input.updatedAt };
+    if (input.url !== undefined) command.url = input.url;
+    if (input.expiresAt !== undefined) command.expiresAt = input.expiresAt;
+    if (input.tags !== undefined) command.tags = [...input.tags];
+    if (input.maxVisits !== undefined) command.maxVisits = input.maxVisits;
+    const result = await proposeCommand(this.runtime, command);
+    if (result && 'updated' in result) return { record: result.updated };
+    if (result && 'error' in result && result.error === 'not_found') return { refused: 'not_found' };
+    if (result && 'error' in result && result.error === 'expired' && 'expiresAt' in result) {
+      return { refused: 'expired', expiresAt: result.expiresAt! };
+    }
+    throw new Error('the state machine returned no update result for an update command');
   }
 
   lookup(code: string): UrlRecord | undefined {

@@ -12,6 +12,7 @@ import { capVisitDays } from '../visits/visit-day-window.js';
 import { VisitFlusher } from '../visits/visit-flusher.js';
 import { VisitMetrics } from '../visits/visit-metrics.js';
 import { ForbiddenError, NOT_A_MEMBER, UnavailableError } from '../domain/errors.js';
+import type { UrlRecord } from '../domain/records.js';
 import { proposeCommand, type UrlRuntime } from './runtime-calls.js';
 
 export type { VisitSummary };
@@ -44,12 +45,27 @@ export class VisitStats {
 
   constructor(
     private readonly runtime: VisitRuntime,
-    private readonly store: Pick<UrlStore, 'visits'>,
+    private readonly store: Pick<UrlStore, 'visits' | 'lastVisitBatch'>,
   ) {}
 
   /** One redirect served by this node to the record `code` with this createdAt. Must be cheap. */
   recordVisit(code: string, createdAt: number): void {
     this.counter.record(code, createdAt);
+  }
+
+  /**
+   * Whether the record has a visit limit and it is reached, as this node knows: the replicated
+   * total plus the visits it served itself that its store does not hold yet (still counted here,
+   * in the batch being delivered, or delivered but not applied here). See the README's visit limit.
+   */
+  visitLimitReached(record: UrlRecord): boolean {
+    if (record.maxVisits === undefined) return false;
+    const replicated = this.store.visits(record.code)?.total ?? 0;
+    if (replicated >= record.maxVisits) return true;
+    const unapplied =
+      this.flusher?.unapplied(record.code, record.createdAt) ??
+      this.counter.waiting(record.code, record.createdAt);
+    return replicated + unapplied >= record.maxVisits;
   }
 
   /** The code's statistics on this node's copy of the store. */
@@ -85,6 +101,7 @@ export class VisitStats {
       intervalMs: options.flushIntervalMs,
       metrics: this.metrics,
       onError: options.onError,
+      appliedSeq: (session) => this.store.lastVisitBatch(this.runtime.nodeId, session),
       deliver: async (batch) => {
         if (this.runtime.role === Role.Leader) {
           await this.proposeVisits(batch);

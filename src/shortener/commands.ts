@@ -13,12 +13,20 @@
 //                 | [flags & 2: float64 expiresAt]
 //                 | [flags & 4: uint8 key length | key | uint8 fingerprint length | fingerprint
 //                               | float64 key expiresAt]
-//                 flags: 1 = the code is a custom alias, 2 = expires, 4 = carries an idempotency key
+//                 | [flags & 8: tags] | [flags & 16: uint32 maxVisits]
+//                 flags: 1 = the code is a custom alias, 2 = expires, 4 = carries an idempotency key,
+//                 8 = tags, 16 = a visit limit
 //   3 delete:     uint8 code length | code UTF-8
 //   4 purge:      float64 now | float64 expiredBefore | uint32 limit
 //   5 visits:     uint32 origin node | uint32 session | float64 seq | uint32 n
 //                 | n x (uint8 code length | code UTF-8 | float64 createdAt | uint32 day | uint32 count)
 //                 day: days since 1970-01-01 UTC, decided by the node that counted the visits
+//   6 update:     float64 updatedAt | uint8 flags | uint8 code length | code UTF-8
+//                 | [flags & 1: uint32 url length | url] | [flags & 2: float64 expiresAt]
+//                 | [flags & 8: tags] | [flags & 16: uint32 maxVisits]
+//                 flags: 1 = new url, 2 = new expiry, 4 = no expiry, 8 = new tags (0 of them: none),
+//                 16 = new visit limit, 32 = no visit limit
+//   tags:         uint8 n | n x (uint8 length | tag UTF-8), distinct and sorted (link-tags.ts)
 //
 // A plain create (no alias, expiry or key) is still written as type 1, byte for byte as before,
 // so logs written by older nodes and by this one decode the same way. New kinds of command get
@@ -28,6 +36,7 @@
 // skipping would make its store diverge from the others.
 
 import { ByteReader, DecodeError } from './byte-reader.js';
+import { isCanonicalTagList } from './link-tags.js';
 
 export interface IdempotencyStamp {
   /** The client's Idempotency-Key header (1..255 bytes). */
@@ -51,6 +60,28 @@ export interface CreateCommand {
   expiresAt?: number;
   /** The request's Idempotency-Key: a second create with it returns the first result. */
   idempotency?: IdempotencyStamp;
+  /** Distinct and sorted (link-tags.ts). A create with tags is never deduplicated by URL. */
+  tags?: string[];
+  /** The short URL answers 410 after this many visits. Never deduplicated by URL. */
+  maxVisits?: number;
+}
+
+/**
+ * Changes a short URL in place (the code, createdAt and visit statistics stay). Absent fields stay
+ * as they are. `updatedAt` is the leader's instant: a record expired at that instant is not changed.
+ */
+export interface UpdateCommand {
+  type: 'update';
+  code: string;
+  updatedAt: number;
+  /** The new long URL, already validated and normalized by the leader. */
+  url?: string;
+  /** A new expiry instant, or null to remove the expiry. */
+  expiresAt?: number | null;
+  /** The new tag set (distinct, sorted); [] removes every tag. */
+  tags?: string[];
+  /** A new visit limit, or null to remove it. */
+  maxVisits?: number | null;
 }
 
 export interface DeleteCommand {
@@ -96,7 +127,7 @@ export interface VisitsCommand {
   visits: VisitCount[];
 }
 
-export type UrlCommand = CreateCommand | DeleteCommand | PurgeCommand | VisitsCommand;
+export type UrlCommand = CreateCommand | DeleteCommand | PurgeCommand | VisitsCommand | UpdateCommand;
 
 export { DecodeError };
 
@@ -106,11 +137,22 @@ const TYPE_CREATE_EXT = 2;
 const TYPE_DELETE = 3;
 const TYPE_PURGE = 4;
 const TYPE_VISITS = 5;
+const TYPE_UPDATE = 6;
 
 const FLAG_ALIAS = 1;
 const FLAG_EXPIRES = 2;
 const FLAG_IDEMPOTENCY = 4;
-const KNOWN_FLAGS = FLAG_ALIAS | FLAG_EXPIRES | FLAG_IDEMPOTENCY;
+const FLAG_TAGS = 8;
+const FLAG_MAX_VISITS = 16;
+const KNOWN_FLAGS = FLAG_ALIAS | FLAG_EXPIRES | FLAG_IDEMPOTENCY | FLAG_TAGS | FLAG_MAX_VISITS;
+
+const UPDATE_URL = 1;
+const UPDATE_EXPIRES = 2;
+const UPDATE_NO_EXPIRY = 4;
+const UPDATE_TAGS = 8;
+const UPDATE_MAX_VISITS = 16;
+const UPDATE_NO_MAX_VISITS = 32;
+const UPDATE_FLAGS = 63;
 
 /**
  * Codes become LMDB keys, which are limited to ~1978 bytes. A one-byte length caps them at 255 bytes,
@@ -133,6 +175,8 @@ export function encodeCommand(cmd: UrlCommand): Uint8Array {
       return encodePurge(cmd);
     case 'visits':
       return encodeVisits(cmd);
+    case 'update':
+      return encodeUpdate(cmd);
     default:
       return assertNever(cmd);
   }
@@ -166,6 +210,8 @@ export function decodeCommand(bytes: Uint8Array): UrlCommand {
       return decodePurge(reader);
     case TYPE_VISITS:
       return decodeVisits(reader);
+    case TYPE_UPDATE:
+      return decodeUpdate(reader);
     default:
       throw reader.error(`unknown command type ${type}`);
   }
@@ -200,7 +246,9 @@ function encodeCreate(cmd: CreateCommand): Uint8Array {
   const alias = cmd.alias === true;
   const expires = cmd.expiresAt !== undefined;
   const idem = cmd.idempotency;
-  if (!alias && !expires && idem === undefined) {
+  const tags = cmd.tags !== undefined && cmd.tags.length > 0 ? cmd.tags : undefined;
+  const limited = cmd.maxVisits !== undefined;
+  if (!alias && !expires && idem === undefined && tags === undefined && !limited) {
     const out = Buffer.allocUnsafe(2 + 8 + 1 + codeBytes + 4 + urlBytes);
     let offset = out.writeUInt8(CODEC_VERSION, 0);
     offset = out.writeUInt8(TYPE_CREATE, offset);
@@ -224,7 +272,14 @@ function encodeCreate(cmd: CreateCommand): Uint8Array {
     if (fingerprintBytes > 0xff) throw new RangeError(`fingerprint must be at most 255 bytes`);
     checkExpiry(idem.expiresAt, 'idempotency expiresAt');
   }
-  const flags = (alias ? FLAG_ALIAS : 0) | (expires ? FLAG_EXPIRES : 0) | (idem ? FLAG_IDEMPOTENCY : 0);
+  const tagBytes = tags === undefined ? 0 : checkedTagBytes(tags);
+  if (limited) checkMaxVisits(cmd.maxVisits!);
+  const flags =
+    (alias ? FLAG_ALIAS : 0) |
+    (expires ? FLAG_EXPIRES : 0) |
+    (idem ? FLAG_IDEMPOTENCY : 0) |
+    (tags ? FLAG_TAGS : 0) |
+    (limited ? FLAG_MAX_VISITS : 0);
   const size =
     2 +
     8 +
@@ -234,7 +289,9 @@ function encodeCreate(cmd: CreateCommand): Uint8Array {
     4 +
     urlBytes +
     (expires ? 8 : 0) +
-    (idem ? 1 + keyBytes + 1 + fingerprintBytes + 8 : 0);
+    (idem ? 1 + keyBytes + 1 + fingerprintBytes + 8 : 0) +
+    tagBytes +
+    (limited ? 4 : 0);
   const out = Buffer.allocUnsafe(size);
   let offset = out.writeUInt8(CODEC_VERSION, 0);
   offset = out.writeUInt8(TYPE_CREATE_EXT, offset);
@@ -250,8 +307,73 @@ function encodeCreate(cmd: CreateCommand): Uint8Array {
     offset += out.write(idem.key, offset, 'utf8');
     offset = out.writeUInt8(fingerprintBytes, offset);
     offset += out.write(idem.fingerprint, offset, 'utf8');
-    out.writeDoubleBE(idem.expiresAt, offset);
+    offset = out.writeDoubleBE(idem.expiresAt, offset);
   }
+  if (tags) offset = writeTags(out, offset, tags);
+  if (limited) out.writeUInt32BE(cmd.maxVisits!, offset);
+  return out;
+}
+
+/** The encoded size of a tag list, after checking it is canonical (distinct, sorted, valid). */
+function checkedTagBytes(tags: readonly string[]): number {
+  if (!isCanonicalTagList(tags)) {
+    throw new RangeError(`tags must be distinct, sorted and valid: ${JSON.stringify(tags)}`);
+  }
+  return tags.reduce((sum, tag) => sum + 1 + Buffer.byteLength(tag, 'utf8'), 1);
+}
+
+function writeTags(out: Buffer, offset: number, tags: readonly string[]): number {
+  offset = out.writeUInt8(tags.length, offset);
+  for (const tag of tags) {
+    offset = out.writeUInt8(Buffer.byteLength(tag, 'utf8'), offset);
+    offset += out.write(tag, offset, 'utf8');
+  }
+  return offset;
+}
+
+function checkMaxVisits(value: number): void {
+  if (!isUint32(value, 1)) throw new RangeError(`maxVisits must be in 1..2^32-1, got ${value}`);
+}
+
+function encodeUpdate(cmd: UpdateCommand): Uint8Array {
+  const codeBytes = checkedCodeBytes(cmd.code);
+  checkInstant(cmd.updatedAt, 'updatedAt');
+  const urlBytes = cmd.url === undefined ? 0 : Buffer.byteLength(cmd.url, 'utf8');
+  if (typeof cmd.expiresAt === 'number') checkExpiry(cmd.expiresAt, 'expiresAt');
+  const tagBytes = cmd.tags === undefined ? 0 : checkedTagBytes(cmd.tags);
+  if (typeof cmd.maxVisits === 'number') checkMaxVisits(cmd.maxVisits);
+  const flags =
+    (cmd.url !== undefined ? UPDATE_URL : 0) |
+    (typeof cmd.expiresAt === 'number' ? UPDATE_EXPIRES : 0) |
+    (cmd.expiresAt === null ? UPDATE_NO_EXPIRY : 0) |
+    (cmd.tags !== undefined ? UPDATE_TAGS : 0) |
+    (typeof cmd.maxVisits === 'number' ? UPDATE_MAX_VISITS : 0) |
+    (cmd.maxVisits === null ? UPDATE_NO_MAX_VISITS : 0);
+  if (flags === 0) throw new RangeError('an update must change something');
+  const size =
+    2 +
+    8 +
+    1 +
+    1 +
+    codeBytes +
+    (cmd.url !== undefined ? 4 + urlBytes : 0) +
+    (flags & UPDATE_EXPIRES ? 8 : 0) +
+    tagBytes +
+    (flags & UPDATE_MAX_VISITS ? 4 : 0);
+  const out = Buffer.allocUnsafe(size);
+  let offset = out.writeUInt8(CODEC_VERSION, 0);
+  offset = out.writeUInt8(TYPE_UPDATE, offset);
+  offset = out.writeDoubleBE(cmd.updatedAt, offset);
+  offset = out.writeUInt8(flags, offset);
+  offset = out.writeUInt8(codeBytes, offset);
+  offset += out.write(cmd.code, offset, 'utf8');
+  if (cmd.url !== undefined) {
+    offset = out.writeUInt32BE(urlBytes, offset);
+    offset += out.write(cmd.url, offset, 'utf8');
+  }
+  if (flags & UPDATE_EXPIRES) offset = out.writeDoubleBE(cmd.expiresAt as number, offset);
+  if (cmd.tags !== undefined) offset = writeTags(out, offset, cmd.tags);
+  if (flags & UPDATE_MAX_VISITS) out.writeUInt32BE(cmd.maxVisits as number, offset);
   return out;
 }
 
@@ -365,6 +487,47 @@ function decodeCreateExt(reader: ByteReader): CreateCommand {
     const expiresAt = readExpiry(reader, 'idempotency expiresAt');
     cmd.idempotency = { key, fingerprint, expiresAt };
   }
+  if (flags & FLAG_TAGS) {
+    cmd.tags = readTags(reader);
+    if (cmd.tags.length === 0) throw reader.error('a tagged create has no tags');
+  }
+  if (flags & FLAG_MAX_VISITS) cmd.maxVisits = readMaxVisits(reader);
+  reader.end();
+  return cmd;
+}
+
+function readTags(reader: ByteReader): string[] {
+  const n = reader.uint8('tag count');
+  const tags: string[] = [];
+  for (let i = 0; i < n; i++) tags.push(reader.utf8(reader.uint8('tag length'), 'tag'));
+  if (!isCanonicalTagList(tags)) throw reader.error('the tags are not distinct, sorted and valid');
+  return tags;
+}
+
+function readMaxVisits(reader: ByteReader): number {
+  const value = reader.uint32('maxVisits');
+  if (value === 0) throw reader.error('maxVisits is 0');
+  return value;
+}
+
+function decodeUpdate(reader: ByteReader): UpdateCommand {
+  const updatedAt = readInstant(reader, 'updatedAt');
+  const flags = reader.uint8('flags');
+  if (flags === 0 || (flags & ~UPDATE_FLAGS) !== 0) throw reader.error(`bad update flags ${flags}`);
+  if (
+    (flags & UPDATE_EXPIRES && flags & UPDATE_NO_EXPIRY) ||
+    (flags & UPDATE_MAX_VISITS && flags & UPDATE_NO_MAX_VISITS)
+  ) {
+    throw reader.error(`contradictory update flags ${flags}`);
+  }
+  const code = readCode(reader);
+  const cmd: UpdateCommand = { type: 'update', code, updatedAt };
+  if (flags & UPDATE_URL) cmd.url = reader.utf8(reader.uint32('url length'), 'url');
+  if (flags & UPDATE_EXPIRES) cmd.expiresAt = readExpiry(reader, 'expiresAt');
+  if (flags & UPDATE_NO_EXPIRY) cmd.expiresAt = null;
+  if (flags & UPDATE_TAGS) cmd.tags = readTags(reader);
+  if (flags & UPDATE_MAX_VISITS) cmd.maxVisits = readMaxVisits(reader);
+  if (flags & UPDATE_NO_MAX_VISITS) cmd.maxVisits = null;
   reader.end();
   return cmd;
 }

@@ -5,15 +5,21 @@
 // leader: createdAt, expiresAt, an idempotency key's end of life, a purge's "now".
 //
 // Commands:
-//   create  a generated code: "same URL, same code" — a plain create (no expiry) for a URL that
-//           already has a plain code returns that record (created: false). A create with an expiry
-//           always makes a new code and is never returned by that dedup.
+//   create  a generated code: "same URL, same code" — a plain create (no expiry, tags or visit
+//           limit) for a URL that already has a plain code returns that record (created: false). A
+//           create with any of those always makes a new code; only codes without an expiry or a
+//           visit limit are ever returned by that dedup (a tagged one is, when it was first).
 //           an alias (custom code): created if the code is free, else alias_taken; never deduplicated
 //           and never returned for a plain create of the same URL.
 //           A code whose record expired before the command's createdAt counts as free (the expired
 //           record is replaced). With an idempotency key: a key seen before (and still alive at
 //           createdAt) returns the first result (replayed: true) when the fingerprint matches, and
 //           idempotency_key_reused when it does not; only successful creates remember their key.
+//   update  changes a record's URL, expiry, tags or visit limit in place (code, createdAt and visit
+//           statistics stay); refused as not_found for an unknown code and as expired for a record
+//           expired at the command's updatedAt. The "same URL, same code" index follows: the code
+//           leaves it when its URL changes or it gains an expiry or limit, and enters it for its new
+//           URL when it is eligible and that URL has no plain code yet.
 //   delete  removes the record (and its index entries); the code reads as unknown afterwards and
 //           may be taken again.
 //   purge   removes records that expired at or before expiredBefore and keys whose lifetime ended
@@ -36,6 +42,7 @@ import {
   type CreateCommand,
   type DeleteCommand,
   type PurgeCommand,
+  type UpdateCommand,
   type VisitsCommand,
   type UrlCommand,
 } from './commands.js';
@@ -85,6 +92,19 @@ export interface CreateRefused {
   code: string;
 }
 
+/** An update applied: the record as it is now. */
+export interface UpdateResult {
+  updated: UrlRecord;
+}
+
+/** An update apply refused: no such code, or the record had expired at the command's instant. */
+export interface UpdateRefused {
+  error: 'not_found' | 'expired';
+  code: string;
+  /** When it expired (for the 410 answer). */
+  expiresAt?: number;
+}
+
 export interface DeleteResult {
   deleted: boolean;
   code: string;
@@ -97,7 +117,8 @@ export interface PurgeResult {
   more: boolean;
 }
 
-export type ApplyResult = CreateResult | CreateRefused | DeleteResult | PurgeResult | VisitsResult;
+export type ApplyResult =
+  CreateResult | CreateRefused | UpdateResult | UpdateRefused | DeleteResult | PurgeResult | VisitsResult;
 
 export interface ApplyOutcome {
   index: number;
@@ -237,6 +258,11 @@ export class UrlStore {
   /** The visit statistics of `code` (undefined: none counted yet, or the code does not exist). */
   visits(code: string): VisitStats | undefined {
     return this.visitStore.stats(code);
+  }
+
+  /** The last visits batch applied from `origin`'s process `session` (0: none). */
+  lastVisitBatch(origin: number, session: number): number {
+    return this.visitStore.lastBatches(origin).find((m) => m.session === session)?.seq ?? 0;
   }
 
   /** How many short URLs exist (expired ones until they are purged). */
@@ -420,6 +446,8 @@ export class UrlStore {
         return this.applyPurge(command);
       case 'visits':
         return this.applyVisits(command);
+      case 'update':
+        return this.applyUpdate(command);
     }
   }
 
@@ -438,7 +466,11 @@ export class UrlStore {
       }
     }
 
-    const plain = cmd.alias !== true && cmd.expiresAt === undefined;
+    const plain =
+      cmd.alias !== true &&
+      cmd.expiresAt === undefined &&
+      cmd.tags === undefined &&
+      cmd.maxVisits === undefined;
     let result: CreateResult | undefined;
     if (plain) {
       // The URL check comes first: a retried proposal of the same URL with the same code is a
@@ -460,8 +492,12 @@ export class UrlStore {
       const record: UrlRecord = { code, url, createdAt };
       if (cmd.expiresAt !== undefined) record.expiresAt = cmd.expiresAt;
       if (cmd.alias === true) record.alias = true;
+      if (cmd.tags !== undefined && cmd.tags.length > 0) record.tags = cmd.tags;
+      if (cmd.maxVisits !== undefined) record.maxVisits = cmd.maxVisits;
+      // A plain create got here only because the URL has no plain code; a tagged one must look.
+      const indexed = isIndexable(record) && (plain || this.plainCodeOf(url, this.urlKey(url)) === undefined);
       this.pendingByCode.set(code, record);
-      if (plain) this.pendingCodeByUrl.set(url, code);
+      if (indexed) this.pendingCodeByUrl.set(url, code);
       if (record.expiresAt !== undefined) this.setExpiry(EXPIRY_KIND_URL, record.expiresAt, code, true);
       this.count_++;
       result = { ...record, created: true };
@@ -475,6 +511,51 @@ export class UrlStore {
       this.setExpiry(EXPIRY_KIND_IDEMPOTENCY_KEY, stamp.expiresAt, stamp.key, true);
     }
     return result;
+  }
+
+  private applyUpdate(cmd: UpdateCommand): UpdateResult | UpdateRefused {
+    const { code } = cmd;
+    const existing = this.get(code);
+    if (existing === undefined) return { error: 'not_found', code };
+    if (existing.expiresAt !== undefined && existing.expiresAt <= cmd.updatedAt) {
+      return { error: 'expired', code, expiresAt: existing.expiresAt };
+    }
+    const next: UrlRecord = { ...existing };
+    if (cmd.url !== undefined) next.url = cmd.url;
+    if (cmd.expiresAt === null) delete next.expiresAt;
+    else if (cmd.expiresAt !== undefined) next.expiresAt = cmd.expiresAt;
+    if (cmd.tags !== undefined) {
+      if (cmd.tags.length > 0) next.tags = cmd.tags;
+      else delete next.tags;
+    }
+    if (cmd.maxVisits === null) delete next.maxVisits;
+    else if (cmd.maxVisits !== undefined) next.maxVisits = cmd.maxVisits;
+
+    // Read before the new record is set: the index lookup compares the stored record's URL.
+    const wasIndexed = this.isIndexed(existing);
+    const staysIndexed = wasIndexed && next.url === existing.url && isIndexable(next);
+    if (wasIndexed && !staysIndexed) {
+      this.pendingIndexRemovals.push({ url: existing.url, code });
+      this.pendingCodeByUrl.set(existing.url, null);
+    }
+    this.pendingByCode.set(code, next);
+    if (
+      !staysIndexed &&
+      isIndexable(next) &&
+      this.plainCodeOf(next.url, this.urlKey(next.url)) === undefined
+    ) {
+      this.pendingCodeByUrl.set(next.url, code);
+    }
+    if (existing.expiresAt !== next.expiresAt) {
+      if (existing.expiresAt !== undefined) this.setExpiry(EXPIRY_KIND_URL, existing.expiresAt, code, false);
+      if (next.expiresAt !== undefined) this.setExpiry(EXPIRY_KIND_URL, next.expiresAt, code, true);
+    }
+    return { updated: next };
+  }
+
+  /** Whether the "same URL, same code" index holds this record's code for its URL. */
+  private isIndexed(record: UrlRecord): boolean {
+    return isIndexable(record) && this.plainCodeOf(record.url, this.urlKey(record.url)) === record.code;
   }
 
   private applyDelete({ code }: DeleteCommand): DeleteResult {
@@ -508,11 +589,7 @@ export class UrlStore {
   /** Removes a record and every index entry that points at it. */
   private removeRecord(record: UrlRecord): void {
     // The index is checked before the tombstone is set: codeForUrl reads the record to compare URLs.
-    if (
-      record.alias !== true &&
-      record.expiresAt === undefined &&
-      this.plainCodeOf(record.url, this.urlKey(record.url)) === record.code
-    ) {
+    if (this.isIndexed(record)) {
       this.pendingIndexRemovals.push({ url: record.url, code: record.code });
       this.pendingCodeByUrl.set(record.url, null);
     }
@@ -565,6 +642,14 @@ export class UrlStore {
 }
 
 const EXPIRY_VALUE = Buffer.from([1]);
+
+/**
+ * Whether a record may be the answer of "same URL, same code": a generated code that neither
+ * expires nor runs out of visits (a plain create must get a link that keeps working).
+ */
+function isIndexable(record: UrlRecord): boolean {
+  return record.alias !== true && record.expiresAt === undefined && record.maxVisits === undefined;
+}
 
 /** After a flush: forget the overlay entries that still hold what was written. */
 function dropUnchanged<K, V>(pending: Map<K, V>, written: ReadonlyArray<readonly [K, V]>): void {

@@ -55,6 +55,18 @@ export class VisitCounter {
     this.today.set(code, { createdAt, count: 1 });
   }
 
+  /** Visits to this record counted here and not taken yet (the visit limit adds them to the replicated total). */
+  waiting(code: string, createdAt: number): number {
+    let n = 0;
+    const tally = this.today.get(code);
+    if (tally !== undefined && tally.createdAt === createdAt) n += tally.count;
+    for (const tallies of this.earlier.values()) {
+      const t = tallies.get(code);
+      if (t !== undefined && t.createdAt === createdAt) n += t.count;
+    }
+    return n;
+  }
+
   /** Distinct (day, code) pairs waiting. */
   get size(): number {
     return this.keys;

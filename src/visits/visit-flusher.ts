@@ -38,12 +38,33 @@ export interface VisitFlusherOptions {
   onError?: (err: unknown, info: { seq: number; visits: number; attempts: number; dropped: boolean }) => void;
   /** Tests only: a fixed session instead of a random one. */
   session?: number;
+  /**
+   * The last seq of `session` (this flusher's) that the local store applied. When given, delivered
+   * batches are remembered until then, for the visit limit (unapplied()).
+   */
+  appliedSeq?: (session: number) => number;
+}
+
+/** Delivered batches remembered at most while the local store lags (a long lag only loosens the limit). */
+const MAX_DELIVERED_KEPT = 64;
+
+/** A batch taken from the counter, with its counts per record for the visit limit. */
+interface TakenBatch {
+  batch: VisitsCommand;
+  /** code -> [createdAt, count] */
+  byCode: Map<string, [number, number]>;
 }
 
 export class VisitFlusher {
   readonly session: number;
   private nextSeq = 1;
-  private pending: { batch: VisitsCommand; visits: number; attempts: number } | undefined;
+  private pending:
+    { batch: VisitsCommand; visits: number; attempts: number; byCode: TakenBatch['byCode'] } | undefined;
+  /**
+   * Batches delivered (applied on the leader) that this node's store may not have applied yet: the
+   * visit limit counts them until the store's mark for this session reaches their seq.
+   */
+  private delivered: TakenBatch[] = [];
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
   private reportedDrops = 0;
@@ -74,7 +95,31 @@ export class VisitFlusher {
     return this.round;
   }
 
+  /**
+   * Visits to this record counted here that the local store may not hold yet: still in the counter,
+   * in the batch being delivered, or delivered but not applied here (`appliedSeq`: the last seq of
+   * this session the local store applied). A batch given up on is not counted.
+   */
+  unapplied(code: string, createdAt: number): number {
+    this.pruneDelivered();
+    let n = this.options.counter.waiting(code, createdAt);
+    const inFlight = [...this.delivered.map((d) => d.byCode), ...(this.pending ? [this.pending.byCode] : [])];
+    for (const byCode of inFlight) {
+      const seen = byCode.get(code);
+      if (seen !== undefined && seen[0] === createdAt) n += seen[1];
+    }
+    return n;
+  }
+
+  private pruneDelivered(): void {
+    const appliedSeq = this.options.appliedSeq?.(this.session) ?? Infinity;
+    if (this.delivered.length > 0 && this.delivered[0]!.batch.seq <= appliedSeq) {
+      this.delivered = this.delivered.filter((d) => d.batch.seq > appliedSeq);
+    }
+  }
+
   private async runRound(): Promise<void> {
+    this.pruneDelivered();
     const { counter, metrics } = this.options;
     if (metrics && counter.dropped > this.reportedDrops) {
       metrics.visitsDropped.inc(counter.dropped - this.reportedDrops);
@@ -93,11 +138,21 @@ export class VisitFlusher {
           seq: this.nextSeq++,
           visits,
         };
-        this.pending = { batch, visits: total, attempts: 0 };
+        const byCode = new Map<string, [number, number]>();
+        for (const v of visits) {
+          const seen = byCode.get(v.code);
+          if (seen !== undefined && seen[0] === v.createdAt) seen[1] += v.count;
+          else if (seen === undefined) byCode.set(v.code, [v.createdAt, v.count]);
+        }
+        this.pending = { batch, visits: total, attempts: 0, byCode };
       }
       const pending = this.pending;
       try {
         await this.options.deliver(pending.batch);
+        if (this.options.appliedSeq !== undefined) {
+          this.delivered.push({ batch: pending.batch, byCode: pending.byCode });
+          if (this.delivered.length > MAX_DELIVERED_KEPT) this.delivered.shift();
+        }
         this.pending = undefined;
         metrics?.batchesSent.inc({ result: 'delivered' });
       } catch (err) {

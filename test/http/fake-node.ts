@@ -9,6 +9,8 @@ import {
   isExpired,
   type CreateRequest,
   type CreateResult,
+  type UpdateCommandInput,
+  type UpdateOutcome,
   type UrlRecord,
 } from '../../src/domain/records.js';
 import { newCode } from '../../src/shortener/code-generator.js';
@@ -21,6 +23,7 @@ export class FakeNode implements NodeApi, VisitsApi {
   /** The creates as HTTP asked for them (the fake picks codes as the link service does). */
   readonly createCalls: CreateRequest[] = [];
   readonly deleteCalls: string[] = [];
+  readonly updateCalls: UpdateCommandInput[] = [];
   readonly keys = new Map<string, { fingerprint: string; expiresAt: number; result: CreateResult }>();
   members: MemberInfo[] = [
     { id: 1, httpUrl: 'http://127.0.0.1:8081', raftAddr: '127.0.0.1:9081', voter: true, matchIndex: 7 },
@@ -36,6 +39,7 @@ export class FakeNode implements NodeApi, VisitsApi {
     addMember?: unknown;
     removeMember?: unknown;
     delete?: unknown;
+    update?: unknown;
     visitBatch?: unknown;
   } = {};
   async createShortUrl(input: CreateRequest): Promise<CreateResult> {
@@ -50,7 +54,11 @@ export class FakeNode implements NodeApi, VisitsApi {
         return { ...seen.result, replayed: true };
       }
     }
-    const plain = !input.alias && input.expiresAt === undefined;
+    const plain =
+      !input.alias &&
+      input.expiresAt === undefined &&
+      input.tags === undefined &&
+      input.maxVisits === undefined;
     let result: CreateResult;
     const existing = plain ? this.codeByUrl.get(input.url) : undefined;
     if (existing !== undefined) {
@@ -61,6 +69,8 @@ export class FakeNode implements NodeApi, VisitsApi {
       const record: UrlRecord = { code, url: input.url, createdAt: input.createdAt };
       if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
       if (input.alias) record.alias = true;
+      if (input.tags !== undefined) record.tags = input.tags;
+      if (input.maxVisits !== undefined) record.maxVisits = input.maxVisits;
       this.byCode.set(record.code, record);
       if (plain) this.codeByUrl.set(record.url, record.code);
       result = { ...record, created: true };
@@ -78,6 +88,29 @@ export class FakeNode implements NodeApi, VisitsApi {
     this.byCode.delete(code);
     if (this.codeByUrl.get(record.url) === code) this.codeByUrl.delete(record.url);
     return true;
+  }
+
+  /** The fields as apply sets them (the store's tests cover the indexes). */
+  async updateShortUrl(input: UpdateCommandInput): Promise<UpdateOutcome> {
+    this.updateCalls.push(input);
+    if (this.fail.update !== undefined) throw this.fail.update;
+    const record = this.byCode.get(input.code);
+    if (record === undefined) return { refused: 'not_found' };
+    if (record.expiresAt !== undefined && record.expiresAt <= input.updatedAt) {
+      return { refused: 'expired', expiresAt: record.expiresAt };
+    }
+    const next: UrlRecord = { ...record };
+    if (input.url !== undefined) next.url = input.url;
+    if (input.expiresAt === null) delete next.expiresAt;
+    else if (input.expiresAt !== undefined) next.expiresAt = input.expiresAt;
+    if (input.tags !== undefined) {
+      if (input.tags.length > 0) next.tags = input.tags;
+      else delete next.tags;
+    }
+    if (input.maxVisits === null) delete next.maxVisits;
+    else if (input.maxVisits !== undefined) next.maxVisits = input.maxVisits;
+    this.byCode.set(next.code, next);
+    return { record: next };
   }
 
   lookup(code: string): UrlRecord | undefined {
@@ -170,6 +203,15 @@ export class FakeNode implements NodeApi, VisitsApi {
   readonly visitSummaries = new Map<string, VisitSummary>();
   /** Batches handed to acceptVisitBatch. */
   readonly visitBatches: VisitsCommand[] = [];
+
+  /** Every visit recorded here counts at once (no batches): the store's tests cover the replicated total. */
+  visitLimitReached(record: UrlRecord): boolean {
+    if (record.maxVisits === undefined) return false;
+    const served = this.recordedVisits.filter(
+      (v) => v.code === record.code && v.createdAt === record.createdAt,
+    );
+    return served.length >= record.maxVisits;
+  }
 
   recordVisit(code: string, createdAt: number): void {
     this.recordedVisits.push({ code, createdAt });

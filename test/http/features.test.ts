@@ -231,11 +231,11 @@ describe('DELETE /api/urls/:code', () => {
     expect(ok.status).toBe(204);
   });
 
-  it('other methods on /api/urls/:code → 405 listing DELETE', async () => {
+  it('other methods on /api/urls/:code → 405 listing PATCH and DELETE', async () => {
     await app();
     const res = await get('/api/urls/abc1234', { method: 'PUT' });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET, HEAD, DELETE');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, PATCH, DELETE');
   });
 });
 

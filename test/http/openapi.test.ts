@@ -288,6 +288,36 @@ describe('real answers conform to the document', () => {
     expect(await conforms('/api/urls/{code}', { path: '/api/urls/abc', method: 'DELETE' })).toBe(404);
   });
 
+  it('PATCH /api/urls/{code}: 200, 400, 404, 410, 409 not_leader; tags and maxVisits on create', async () => {
+    h = await startApp();
+    h.node.seed({ code: 'abc', url: 'https://example.com/', createdAt: 0 });
+    h.node.seed({ code: 'old', url: 'https://example.com/old', createdAt: 0, expiresAt: 1 });
+    const patch = (code: string, body: unknown) => ({
+      path: `/api/urls/${code}`,
+      method: 'PATCH',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
+    const tagged = { url: 'https://example.com/t', tags: ['News', 'q1'], maxVisits: 5 };
+    expect(await conforms('/shorten', jsonBody(tagged))).toBe(201);
+    expect(await conforms('/shorten', jsonBody({ url: 'https://example.com/t', tags: ['a b'] }))).toBe(400);
+    const edit = { url: 'https://example.org/new', tags: ['x'], ttlSeconds: 60, maxVisits: 10 };
+    expect(await conforms('/api/urls/{code}', patch('abc', edit))).toBe(200);
+    expect(
+      await conforms('/api/urls/{code}', patch('abc', { expiresAt: null, maxVisits: null, tags: [] })),
+    ).toBe(200);
+    expect(await conforms('/api/urls/{code}', patch('abc', {}))).toBe(400);
+    expect(await conforms('/api/urls/{code}', patch('abc', { code: 'other' }))).toBe(400);
+    expect(await conforms('/api/urls/{code}', patch('abc', { maxVisits: 0 }))).toBe(400);
+    expect(await conforms('/api/urls/{code}', patch('nope', { tags: ['x'] }))).toBe(404);
+    expect(await conforms('/api/urls/{code}', patch('old', { tags: ['x'] }))).toBe(410);
+    h.node.seed({ code: 'lim', url: 'https://example.com/lim', createdAt: 0, maxVisits: 1 });
+    expect(await conforms('/{code}', { path: '/lim' })).toBe(302);
+    expect(await conforms('/{code}', { path: '/lim' })).toBe(410);
+    h.node.fail.update = new NotLeaderError(2, 'http://127.0.0.1:8082');
+    expect(await conforms('/api/urls/{code}', patch('abc', { tags: ['x'] }))).toBe(409);
+  });
+
   it('cluster, health, web page and preflight', async () => {
     h = await startApp();
     expect(await conforms('/cluster/status')).toBe(200);

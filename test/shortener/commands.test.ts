@@ -156,7 +156,7 @@ describe('new command types (aliases, expiry, idempotency keys, delete, purge)',
   it.each([
     [
       'unknown create flags',
-      Buffer.concat([ext.subarray(0, 10), Buffer.from([ext[10]! | 8]), ext.subarray(11)]),
+      Buffer.concat([ext.subarray(0, 10), Buffer.from([ext[10]! | 32]), ext.subarray(11)]),
       /unknown create flags/,
     ],
     [

@@ -5,7 +5,8 @@
 // An expired code answers 410 Gone: the read compares the record's expiresAt (fixed by the
 // leader) with this node's clock, so every node answers 410 from that instant on, until a
 // replicated purge removes the record (then 404). DELETE /api/urls/:code is a write (leader only,
-// API key when one is set): afterwards the code is unknown (404) on every node.
+// API key when one is set): afterwards the code is unknown (404) on every node. PATCH (edit.ts)
+// is one too.
 // Every redirect served is counted (VisitsApi.recordVisit: a Map increment, sent to the leader in
 // batches), and GET /api/urls/:code shows the replicated totals as `visits`.
 // Register these last: every fixed route (healthz, cluster, shorten, api) must win over /:code.
@@ -17,6 +18,7 @@ import { writeJsonText } from '../json-response.js';
 import type { NodeApi } from '../node-api.js';
 import { isExpired, type UrlRecord } from '../../domain/records.js';
 import { forwardableQuery, queryOf, withForwardedQuery } from '../query-forwarding.js';
+import { recordBody } from '../record-body.js';
 import type { ShortUrlOf } from '../short-url.js';
 import type { VisitsApi } from '../visits-api.js';
 import { isReservedCode } from '../../shortener/code-generator.js';
@@ -31,6 +33,14 @@ function expiredBody(record: UrlRecord): string {
     error: 'expired',
     message: 'this short URL has expired',
     expiresAt: new Date(record.expiresAt!).toISOString(),
+  });
+}
+
+function visitLimitBody(record: UrlRecord): string {
+  return JSON.stringify({
+    error: 'visit_limit_reached',
+    message: 'this short URL has reached its visit limit',
+    maxVisits: record.maxVisits,
   });
 }
 
@@ -73,6 +83,8 @@ export interface CodeRouteDeps {
   visits?: VisitsApi;
   /** Append the request's query to the long URL (query-forwarding.ts). */
   forwardQuery?: boolean;
+  /** PATCH /api/urls/:code, body parsing included (edit.ts). */
+  edit: RequestHandler[];
 }
 
 /** Answers a redirect read: 302 (or the configured status) to the URL, 404, or 410. */
@@ -104,6 +116,10 @@ export function redirectAnswerer(
     }
     if (isExpired(record, Date.now())) {
       sendExpired(res, record);
+      return;
+    }
+    if (record.maxVisits !== undefined && visits?.visitLimitReached(record)) {
+      writeJsonText(res, 410, visitLimitBody(record), NO_STORE);
       return;
     }
     // A redirect with an HTML body, negotiated per request (res.redirect), would be wasted: a bare
@@ -155,14 +171,7 @@ export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
       sendExpired(res, record);
       return;
     }
-    const body: Record<string, unknown> = {
-      code: record.code,
-      url: record.url,
-      shortUrl: shortUrlOf(record.code),
-      createdAt: new Date(record.createdAt).toISOString(),
-    };
-    if (record.expiresAt !== undefined) body.expiresAt = new Date(record.expiresAt).toISOString();
-    if (record.alias) body.alias = true;
+    const body = recordBody(record, shortUrlOf);
     // Eventually consistent: each node sends its counts every --stats-flush-interval-ms.
     if (visits) body.visits = visits.visitsOf(record.code);
     res.json(body);
@@ -178,8 +187,9 @@ export function registerCodeRoutes(app: Express, deps: CodeRouteDeps): void {
   app
     .route('/api/urls/:code')
     .get(metadata)
+    .patch(deps.access, ...deps.edit)
     .delete(deps.access, remove)
-    .all(methodNotAllowed(['GET', 'HEAD', 'DELETE']));
+    .all(methodNotAllowed(['GET', 'HEAD', 'PATCH', 'DELETE']));
   app
     .route('/:code')
     .get(redirect)

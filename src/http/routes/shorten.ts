@@ -9,8 +9,11 @@
 //   ttlSeconds   the short URL expires this many seconds after the leader accepts it, or
 //   expiresAt    at this instant (RFC 3339 date or date-time with a zone, or epoch ms; parse-instant.ts).
 //                Expired codes answer 410 on every node.
-// A plain request (no alias, no expiry) for a URL that already has a plain code gets that code
-// (200); it never returns an alias or an expiring code, and one with an expiry always gets a new code.
+//   tags         labels to list and filter by (link-fields.ts: an array, or comma-separated).
+//   maxVisits    the short URL answers 410 after this many visits.
+// A plain request (no alias, expiry, tags or limit) for a URL that already has a plain code gets
+// that code (200); it never returns an alias, an expiring or a limited code, and one with any of
+// those options always gets a new code.
 //
 // Idempotency-Key header: the first result for that key is returned again (same status and body,
 // plus Idempotent-Replayed: true) for a retry with the same request, on any leader, for
@@ -29,10 +32,9 @@ import { HttpError } from '../errors.js';
 import type { NodeApi } from '../node-api.js';
 import type { CreateRequest } from '../../domain/records.js';
 import type { HostBlocklist } from '../host-blocklist.js';
-import { ownUrlBase } from '../own-urls.js';
+import { checkTargetUrl, parseMaxVisits, parseTags } from '../link-fields.js';
 import { parseInstant } from '../parse-instant.js';
 import type { ShortUrlOf } from '../short-url.js';
-import { validateLongUrl } from '../../shortener/validate-url.js';
 import { ALIAS_SYNTAX, MAX_TTL_SECONDS } from '../../domain/link-rules.js';
 import { isReservedCode } from '../../shortener/code-generator.js';
 
@@ -70,27 +72,7 @@ export function shortenHandler(deps: ShortenDeps): Shorten {
         'send the URL to shorten as JSON {"url": …}, a form field url=…, or a text/plain body',
       );
     }
-    const validation = validateLongUrl(input);
-    if (!validation.ok) throw new HttpError(400, 'invalid_url', validation.message);
-    const url = validation.url;
-    const blocked = deps.blockedHost?.(url);
-    if (blocked !== undefined) {
-      throw new HttpError(
-        403,
-        'host_blocked',
-        `links to ${blocked} and its subdomains cannot be shortened here`,
-        undefined,
-        { host: blocked },
-      );
-    }
-    const ownBase = deps.ownBases ? ownUrlBase(url, deps.ownBases()) : undefined;
-    if (ownBase !== undefined) {
-      throw new HttpError(
-        400,
-        'invalid_url',
-        `the URL points at this cluster's own short URLs (${ownBase}): the link would redirect in a loop`,
-      );
-    }
+    const url = checkTargetUrl(input, deps);
     const now = Date.now();
     const options = parseOptions(reqBody, now);
     const key = parseIdempotencyKey(headers['idempotency-key']);
@@ -99,6 +81,8 @@ export function shortenHandler(deps: ShortenDeps): Shorten {
     const request: CreateRequest = { url, createdAt: now };
     if (options.alias !== undefined) request.alias = options.alias;
     if (options.expiresAt !== undefined) request.expiresAt = options.expiresAt;
+    if (options.tags !== undefined && options.tags.length > 0) request.tags = options.tags;
+    if (options.maxVisits !== undefined) request.maxVisits = options.maxVisits;
     if (key !== undefined) {
       request.idempotency = {
         key,
@@ -118,6 +102,12 @@ export function shortenHandler(deps: ShortenDeps): Shorten {
       url: result.url,
     };
     if (result.expiresAt !== undefined) body.expiresAt = new Date(result.expiresAt).toISOString();
+    // A replay's stored result carries neither (idempotency-record.ts); the fingerprint guarantees
+    // they were this request's.
+    const tags = result.replayed ? request.tags : result.tags;
+    if (tags !== undefined && tags.length > 0) body.tags = tags;
+    const maxVisits = result.replayed ? request.maxVisits : result.maxVisits;
+    if (maxVisits !== undefined) body.maxVisits = maxVisits;
     return {
       status: result.created ? 201 : 200,
       body,
@@ -157,7 +147,7 @@ function longUrlInput(body: unknown): unknown {
   return undefined;
 }
 
-function isFields(body: unknown): body is Record<string, unknown> {
+export function isFields(body: unknown): body is Record<string, unknown> {
   return typeof body === 'object' && body !== null && !Array.isArray(body);
 }
 
@@ -167,17 +157,21 @@ interface CreateOptions {
   ttlSeconds?: number;
   expiresAtInput?: number;
   expiresAt?: number;
+  tags?: string[];
+  maxVisits?: number;
 }
 
 /** An absent option: missing, null, or an empty form field. */
-function absent(value: unknown): boolean {
+export function absent(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
 export function parseOptions(body: unknown, now: number): CreateOptions {
   if (!isFields(body)) return {};
-  const options: CreateOptions = {};
-  const { alias, ttlSeconds, expiresAt } = body;
+  const options: CreateOptions = parseExpiry(body, now);
+  const { alias, tags, maxVisits } = body;
+  if (!absent(tags)) options.tags = parseTags(tags);
+  if (!absent(maxVisits)) options.maxVisits = parseMaxVisits(maxVisits);
   if (!absent(alias)) {
     if (typeof alias !== 'string' || !ALIAS_SYNTAX.test(alias)) {
       throw new HttpError(
@@ -191,6 +185,16 @@ export function parseOptions(body: unknown, now: number): CreateOptions {
     }
     options.alias = alias;
   }
+  return options;
+}
+
+/** ttlSeconds or expiresAt (one of them), and the instant `now` makes of it. */
+export function parseExpiry(
+  body: Record<string, unknown>,
+  now: number,
+): Pick<CreateOptions, 'ttlSeconds' | 'expiresAtInput' | 'expiresAt'> {
+  const options: Pick<CreateOptions, 'ttlSeconds' | 'expiresAtInput' | 'expiresAt'> = {};
+  const { ttlSeconds, expiresAt } = body;
   if (!absent(ttlSeconds) && !absent(expiresAt)) {
     throw new HttpError(400, 'invalid_expiry', 'send either ttlSeconds or expiresAt, not both');
   }
@@ -244,6 +248,13 @@ function parseIdempotencyKey(header: string | string[] | undefined): string | un
  */
 function fingerprintOf(url: string, o: CreateOptions): string {
   return createHash('sha256')
-    .update(JSON.stringify([url, o.alias ?? null, o.ttlSeconds ?? null, o.expiresAtInput ?? null]))
+    .update(
+      JSON.stringify([url, o.alias ?? null, o.ttlSeconds ?? null, o.expiresAtInput ?? null, ...extras(o)]),
+    )
     .digest('base64url');
+}
+
+/** Tags and limit join the fingerprint only when set, so keys used before they existed still match. */
+function extras(o: CreateOptions): unknown[] {
+  return o.tags === undefined && o.maxVisits === undefined ? [] : [o.tags ?? [], o.maxVisits ?? null];
 }
