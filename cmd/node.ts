@@ -300,6 +300,18 @@ process.on('unhandledRejection', (err) => {
   process.exit(EXIT_FATAL);
 });
 
+// Set by the test runner (vitest.config.ts): a node outlives its launcher otherwise (it runs in
+// its own process group), so an interrupted test run would leave it running for good. Checked by
+// polling because Linux tells a child nothing when its parent dies.
+if (env.EXIT_WITH_PARENT === '1') {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid === parent) return;
+    logger.warn({ parent }, 'the process that started this node is gone; stopping');
+    process.kill(process.pid, 'SIGTERM');
+  }, 1_000).unref();
+}
+
 let stopping: Promise<void> | undefined;
 async function shutdown(signal: string, stop: () => Promise<void>): Promise<void> {
   if (stopping) {
