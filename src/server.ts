@@ -50,7 +50,7 @@ import { LinkService } from './service/link-service.js';
 import { Purger } from './service/purger.js';
 import { Readiness } from './service/readiness.js';
 import { VisitStats } from './service/visit-stats.js';
-import { joinForwarder } from './join-forward.js';
+import { joinForwarder } from './http/join-forward.js';
 import { isLoopback } from './common/loopback.js';
 import { isNodeId, NODE_ID_RULE } from './common/node-id.js';
 import { secretProblem } from './common/secrets.js';

@@ -77,7 +77,7 @@ function isPassingConflict(status: number, body: JoinAnswerBody): boolean {
 
 /**
  * POSTs the join request to `joinUrl`, the member the operator named, and only there: a follower
- * passes it on to its leader itself (join-forward.ts), so the cluster token never goes to an
+ * passes it on to its leader itself (http/join-forward.ts), so the cluster token never goes to an
  * address learned from an answer (a 409's leaderUrl, a redirect) that nobody authenticated.
  * Retries while there is no leader or another membership change is in progress.
  */

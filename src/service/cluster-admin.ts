@@ -1,7 +1,6 @@
 // Cluster administration: status, membership changes (joins, including a follower passing one on
 // to its leader, and removals), and backups. Membership changes go through the Raft log, so they
 // are the leader's; a follower answers NotLeaderError naming it.
-import type { ForwardJoin } from '../join-forward.js';
 import { Role } from '../raft/index.js';
 import type { UrlStore } from '../shortener/url-store.js';
 import type { ClusterStatus, JoinRequest, MemberInfo } from '../domain/cluster-status.js';
@@ -21,6 +20,15 @@ export interface Backup {
   bytes: AsyncIterable<Uint8Array>;
   close(): void;
 }
+
+/** The leader's answer to a join a follower passed on: its HTTP status and JSON body. */
+export interface ForwardedAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** Passes a join on to the leader at leaderUrl (http/join-forward.ts does it over HTTP). */
+export type ForwardJoin = (leaderUrl: string, request: JoinRequest) => Promise<ForwardedAnswer>;
 
 export class ClusterAdmin {
   private forwardJoin: ForwardJoin | undefined;
@@ -79,7 +87,7 @@ export class ClusterAdmin {
     return this.memberInfos();
   }
 
-  /** Lets a follower pass joins on to its leader (see join-forward.ts). */
+  /** Lets a follower pass joins on to its leader (see http/join-forward.ts). */
   enableJoinForwarding(forward: ForwardJoin): void {
     this.forwardJoin = forward;
   }

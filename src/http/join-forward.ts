@@ -3,15 +3,8 @@
 // can change). So a joining node sends its token to the one URL its operator gave it and never to
 // an address it learned from an answer nobody authenticated (a 409's leaderUrl, a redirect).
 import { Agent, fetch } from 'undici';
-import { FORWARDED_JOIN_HEADER } from './http/node-api.js';
-import type { JoinRequest } from './domain/cluster-status.js';
-
-export interface ForwardedAnswer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-export type ForwardJoin = (leaderUrl: string, request: JoinRequest) => Promise<ForwardedAnswer>;
+import type { ForwardJoin } from '../service/cluster-admin.js';
+import { FORWARDED_JOIN_HEADER } from './node-api.js';
 
 export function joinForwarder(options: {
   nodeId: number;
