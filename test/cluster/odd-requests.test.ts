@@ -262,7 +262,8 @@ async function exchange(port: number, request: OddRequest, timeoutMs: number): P
   await once(socket, 'connect');
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
-  const closed = once(socket, 'close');
+  // Not events.once: it rejects on 'error', and a node may reset a connection it has answered.
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   if (request.mode === 'reset-midway') {
     socket.write(request.bytes.subarray(0, Math.max(1, request.bytes.length >> 1)));
     socket.resetAndDestroy();
