@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { answerClientErrors } from './http/client-error.js';
 import { createHttpApp, type AbuseLimits } from './http/app.js';
 import { nodeApiOf } from './http/node-api.js';
+import { LinkExport } from './service/link-export.js';
 import type { RedirectStatus } from './domain/link-rules.js';
 import {
   connectionServerOptions,
@@ -348,7 +349,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
   await diskSpace.start();
 
   const app = createHttpApp({
-    node: nodeApiOf(links, cluster, readiness),
+    node: nodeApiOf(links, cluster, readiness, new LinkExport(urlStore)),
     logger: log.child({ component: 'http' }),
     publicUrl,
     shortUrlBase: config.shortUrlBase,

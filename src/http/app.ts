@@ -4,7 +4,7 @@ import type { RequestListener } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { requireClusterAccess } from './auth.js';
+import { apiKeyError, requireClusterAccess } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFound } from './error-middleware.js';
 import { hostBlocklist } from './host-blocklist.js';
@@ -16,6 +16,7 @@ import { registerClusterRoutes } from './routes/cluster.js';
 import { redirectAnswerer, registerCodeRoutes } from './routes/codes.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerBulkRoute } from './routes/bulk.js';
+import { registerExportRoute } from './routes/export.js';
 import { registerQrRoute } from './routes/qr.js';
 import { registerSeedRoute } from './routes/seed.js';
 import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
@@ -186,6 +187,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   registerShortenRoutes(app, { shorten, maxBodyBytes, access: writeAccess });
   registerBulkRoute(app, { node, shorten, access: writeAccess, logger });
   registerQrRoute(app, { node, shortUrlOf });
+  registerExportRoute(app, {
+    node,
+    readAccess: (req, _res, next) => next(apiKeyError(req, options.apiKey)),
+  });
   registerCodeRoutes(app, codeDeps);
 
   app.use(notFound);

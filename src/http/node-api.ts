@@ -2,6 +2,7 @@
 // (src/service/), as one object. Tests implement fakes of it. HTTP never sees Raft messages, only
 // these calls and the domain's typed errors (domain/errors.ts).
 import type { ClusterAdmin } from '../service/cluster-admin.js';
+import type { LinkExport } from '../service/link-export.js';
 import type { LinkService } from '../service/link-service.js';
 import type { Readiness } from '../service/readiness.js';
 
@@ -15,10 +16,17 @@ export type LinkApi = Pick<
 export type ClusterApi = Pick<ClusterAdmin, 'status' | 'addMember' | 'removeMember' | 'backup'>;
 export type ReadinessApi = Pick<Readiness, 'isReady' | 'isReadyForRedirects'>;
 
-export type NodeApi = LinkApi & ClusterApi & ReadinessApi;
+export type ExportApi = Pick<LinkExport, 'exportLinks'>;
+
+export type NodeApi = LinkApi & ClusterApi & ReadinessApi & ExportApi;
 
 /** The node's services as the one NodeApi the routes are given. */
-export function nodeApiOf(links: LinkApi, cluster: ClusterApi, readiness: ReadinessApi): NodeApi {
+export function nodeApiOf(
+  links: LinkApi,
+  cluster: ClusterApi,
+  readiness: ReadinessApi,
+  exporter: ExportApi,
+): NodeApi {
   return {
     createShortUrl: (request) => links.createShortUrl(request),
     updateShortUrl: (input) => links.updateShortUrl(input),
@@ -32,5 +40,6 @@ export function nodeApiOf(links: LinkApi, cluster: ClusterApi, readiness: Readin
     backup: () => cluster.backup(),
     isReady: () => readiness.isReady(),
     isReadyForRedirects: () => readiness.isReadyForRedirects(),
+    exportLinks: () => exporter.exportLinks(),
   };
 }

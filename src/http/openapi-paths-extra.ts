@@ -107,7 +107,53 @@ const bulkResult: Json = {
   },
 };
 
+const exportResponses: Json = {
+  '200': {
+    description: 'Every link, streamed; the answer reflects the applied index in X-Raft-Index.',
+    headers: {
+      'X-Raft-Index': {
+        description: 'The applied index the whole export reflects.',
+        schema: { type: 'integer' },
+      },
+      'Content-Disposition': { schema: { type: 'string' } },
+    },
+    content: {
+      'application/x-ndjson': {
+        schema: {
+          type: 'string',
+          description:
+            'One JSON object per line: {code, url, createdAt[, expiresAt][, alias][, tags][, maxVisits]}.',
+        },
+      },
+      'text/csv': {
+        schema: {
+          type: 'string',
+          description: 'Header row code,url,createdAt,expiresAt,alias,tags,maxVisits.',
+        },
+      },
+    },
+  },
+  '400': errorWith('format is neither jsonl nor csv.', 'invalid_format'),
+  '401': ref('responses', 'Unauthorized'),
+};
+
+const exportOperation = (operationId: string, summary: string): Json => ({
+  operationId,
+  tags: ['urls'],
+  summary,
+  security: writeSecurity,
+  parameters: [{ name: 'format', in: 'query', schema: { enum: ['jsonl', 'csv'], default: 'jsonl' } }],
+  responses: exportResponses,
+});
+
 export const extraPaths: Record<string, Json> = {
+  '/api/export': {
+    get: exportOperation(
+      'exportLinks',
+      'Every link of this node’s copy as JSON lines or CSV, consistent as of one applied index (any node; API key when set).',
+    ),
+    head: exportOperation('exportLinksHead', 'As GET, without a body.'),
+  },
   '/api/urls/bulk': {
     post: {
       operationId: 'bulkShorten',

@@ -71,6 +71,7 @@ import {
   openStoreSnapshotView,
   type StoreSnapshotView,
 } from './snapshot/store-snapshot.js';
+import { openRecordsView, type RecordsView } from './records-view.js';
 import { decodeUrlRecord, encodeUrlRecord } from './url-record.js';
 import type { VisitStats } from './visit-stats.js';
 import { VisitStore, type VisitsResult } from './visit-store.js';
@@ -318,6 +319,14 @@ export class UrlStore {
    */
   openSnapshotView(): StoreSnapshotView {
     return openStoreSnapshotView(this.root);
+  }
+
+  /**
+   * A consistent view of the URL records as of the last flush (an export reads it). The caller
+   * must close() it.
+   */
+  openRecordsView(): RecordsView {
+    return openRecordsView(this.root, this.tables);
   }
 
   /**

@@ -126,3 +126,33 @@ describe('bulk create on a cluster', () => {
     expect(refused.body).toMatchObject({ error: 'not_leader', leaderUrl: leader });
   });
 });
+
+describe('export on a cluster', () => {
+  it("a follower's export holds every link the leader acknowledged, at an index past them", async () => {
+    const { leader, followers } = await leaderAndFollowers();
+    const urls = Array.from({ length: 50 }, (_, i) => `https://example.com/export-cluster/${i}`);
+    const created = await request(`${leader}/api/urls/bulk`, {
+      method: 'POST',
+      body: JSON.stringify(urls),
+      contentType: 'application/json',
+      timeoutMs: 30_000,
+    });
+    expect(created.status).toBe(200);
+    const codes = (created.body.results as Array<{ code: string }>).map((r) => r.code);
+    const { commitIndex } = await tc.cluster.waitForLeader(15_000);
+    await waitApplied(tc.cluster.nodes, commitIndex);
+    const res = await fetch(`${followers[0]}/api/export?format=jsonl`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(res.status).toBe(200);
+    expect(Number(res.headers.get('x-raft-index'))).toBeGreaterThanOrEqual(commitIndex);
+    const exported = new Map(
+      (await res.text())
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { code: string; url: string })
+        .map((r) => [r.code, r.url]),
+    );
+    expect(codes.map((c) => exported.get(c))).toEqual(urls);
+  });
+});

@@ -147,6 +147,22 @@ export class FakeNode implements NodeApi, VisitsApi {
   backupBytes: Iterable<Uint8Array> = [Buffer.from('URLSNAP\x01'), Buffer.from('rest of a snapshot')];
   backupsClosed = 0;
 
+  exportsClosed = 0;
+
+  /** The records as they are now, in code order (as LMDB keeps them), at index 7. */
+  async exportLinks(): Promise<{ index: number; records(): Iterable<UrlRecord>; close(): void }> {
+    const records = [...this.byCode.values()].sort((a, b) =>
+      a.code < b.code ? -1 : a.code > b.code ? 1 : 0,
+    );
+    return {
+      index: 7,
+      records: () => records,
+      close: () => {
+        this.exportsClosed++;
+      },
+    };
+  }
+
   async backup(): Promise<{ index: number; term: number; bytes: AsyncIterable<Uint8Array>; close(): void }> {
     const parts = this.backupBytes;
     return {

@@ -245,6 +245,14 @@ describe('real answers conform to the document', () => {
     expect(await conforms(bulk, jsonBody({ urls: [] }))).toBe(400);
   });
 
+  it('GET /api/export: 200 JSON lines and CSV, 400', async () => {
+    h = await startApp();
+    h.node.seed({ code: 'abc', url: 'https://example.com/', createdAt: 0 });
+    expect(await conforms('/api/export')).toBe(200);
+    expect(await conforms('/api/export', { path: '/api/export?format=csv' })).toBe(200);
+    expect(await conforms('/api/export', { path: '/api/export?format=xml' })).toBe(400);
+  });
+
   it('POST /shorten without the API key: 401', async () => {
     h = await startApp({ apiKey: 'k' });
     expect(await conforms('/shorten', jsonBody({ url: 'https://example.com/' }))).toBe(401);
