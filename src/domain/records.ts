@@ -75,6 +75,25 @@ export interface UpdateCommandInput {
 export type UpdateOutcome =
   { record: UrlRecord } | { refused: 'not_found' } | { refused: 'expired'; expiresAt: number };
 
+/** One page of the list of short URLs (GET /api/urls), newest first. */
+export interface ListQuery {
+  limit: number;
+  /** Where the previous page ended (its `next`): the page starts just after it. */
+  cursor?: Buffer;
+  /** Only links with this tag. */
+  tag?: string;
+  /** Only links whose code or URL contains this, case-insensitively. */
+  q?: string;
+  /** At most this many index entries are read for one page (a rare match stops early). */
+  scanLimit: number;
+}
+
+export interface ListPage {
+  records: UrlRecord[];
+  /** Where the next page starts; undefined when there is no more. */
+  next?: Buffer;
+}
+
 /**
  * True when the record has an expiry at or before `now`. Every node compares with its own clock
  * (reads) or the leader's instant carried in the command (apply), so this is the one rule for both.

@@ -21,6 +21,7 @@ import { registerQrRoute } from './routes/qr.js';
 import { registerSeedRoute } from './routes/seed.js';
 import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
 import { editHandler } from './routes/edit.js';
+import { registerListRoute } from './routes/list.js';
 import { parseBody } from './body.js';
 import { registerWebRoutes } from './routes/web.js';
 import { registerVisitRoutes } from './routes/visits.js';
@@ -187,10 +188,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   registerShortenRoutes(app, { shorten, maxBodyBytes, access: writeAccess });
   registerBulkRoute(app, { node, shorten, access: writeAccess, logger });
   registerQrRoute(app, { node, shortUrlOf });
-  registerExportRoute(app, {
-    node,
-    readAccess: (req, _res, next) => next(apiKeyError(req, options.apiKey)),
-  });
+  // Reading every link at once (export, the list) is the API key's, like writes, when one is set.
+  const readAllAccess: RequestHandler = (req, _res, next) => next(apiKeyError(req, options.apiKey));
+  registerExportRoute(app, { node, readAccess: readAllAccess });
+  registerListRoute(app, { node, shortUrlOf, access: readAllAccess });
   registerCodeRoutes(app, codeDeps);
 
   app.use(notFound);

@@ -11,7 +11,13 @@ export const FORWARDED_JOIN_HEADER = 'x-join-forwarded-by';
 
 export type LinkApi = Pick<
   LinkService,
-  'createShortUrl' | 'updateShortUrl' | 'deleteShortUrl' | 'lookup' | 'lookupAfterMiss' | 'lookupLinearizable'
+  | 'createShortUrl'
+  | 'updateShortUrl'
+  | 'deleteShortUrl'
+  | 'listShortUrls'
+  | 'lookup'
+  | 'lookupAfterMiss'
+  | 'lookupLinearizable'
 >;
 export type ClusterApi = Pick<ClusterAdmin, 'status' | 'addMember' | 'removeMember' | 'backup'>;
 export type ReadinessApi = Pick<Readiness, 'isReady' | 'isReadyForRedirects'>;
@@ -31,6 +37,7 @@ export function nodeApiOf(
     createShortUrl: (request) => links.createShortUrl(request),
     updateShortUrl: (input) => links.updateShortUrl(input),
     deleteShortUrl: (code) => links.deleteShortUrl(code),
+    listShortUrls: (query) => links.listShortUrls(query),
     lookup: (code) => links.lookup(code),
     lookupAfterMiss: (code) => links.lookupAfterMiss(code),
     lookupLinearizable: (code) => links.lookupLinearizable(code),

@@ -177,6 +177,48 @@ export const paths: Record<string, Json> = {
       responses: redirectResponses,
     },
   },
+  '/api/urls': {
+    get: {
+      operationId: 'listUrls',
+      tags: ['urls'],
+      security: writeSecurity,
+      summary: 'The short URLs, newest first, a page at a time (any node, from its own copy).',
+      description:
+        'Cursor pagination over an index by creation time: a page never shifts under concurrent writes. A search (q) reads at most 10,000 index entries per page, so a page may hold fewer than limit links and still a nextCursor; the list ends when nextCursor is null.',
+      parameters: [
+        {
+          name: 'limit',
+          in: 'query',
+          description: 'Links per page (default 50).',
+          schema: { type: 'integer', minimum: 1, maximum: 1000 },
+        },
+        {
+          name: 'cursor',
+          in: 'query',
+          description: 'The nextCursor of the previous page, as it was given.',
+          schema: { type: 'string' },
+        },
+        { name: 'tag', in: 'query', description: 'Only links with this tag.', schema: { type: 'string' } },
+        {
+          name: 'q',
+          in: 'query',
+          description: 'Only links whose code or URL contains this text (case-insensitive).',
+          schema: { type: 'string', maxLength: 200 },
+        },
+      ],
+      responses: {
+        '200': { description: 'One page.', content: json(ref('schemas', 'UrlPage')) },
+        '401': ref('responses', 'Unauthorized'),
+        '400': errorWith(
+          'A bad limit, cursor, tag or q.',
+          'invalid_limit',
+          'invalid_cursor',
+          'invalid_tags',
+          'invalid_query',
+        ),
+      },
+    },
+  },
   '/api/urls/{code}': {
     parameters: [codeParam],
     get: {

@@ -182,6 +182,17 @@ export const schemas: Record<string, Json> = {
       visits: ref('Visits'),
     },
   },
+  UrlPage: {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: { type: 'array', items: ref('UrlRecord') },
+      nextCursor: {
+        type: ['string', 'null'],
+        description: 'Pass as cursor for the next page; null: there is no more.',
+      },
+    },
+  },
   Visits: {
     type: 'object',
     description:

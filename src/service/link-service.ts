@@ -11,6 +11,8 @@ import type {
   CreateCommandInput,
   CreateRequest,
   CreateResult,
+  ListPage,
+  ListQuery,
   UpdateCommandInput,
   UpdateOutcome,
   UrlRecord,
@@ -43,7 +45,7 @@ export class LinkService {
 
   constructor(
     private readonly runtime: LinkRuntime,
-    private readonly store: Pick<UrlStore, 'get'>,
+    private readonly store: Pick<UrlStore, 'get' | 'list'>,
     options: LinkServiceOptions,
   ) {
     this.readTimeoutMs = options.readTimeoutMs;
@@ -131,6 +133,11 @@ export class LinkService {
       return { refused: 'expired', expiresAt: result.expiresAt! };
     }
     throw new Error('the state machine returned no update result for an update command');
+  }
+
+  /** One page of this node's short URLs, newest first (a local read, as lookup). */
+  listShortUrls(query: ListQuery): ListPage {
+    return this.store.list(query);
   }
 
   lookup(code: string): UrlRecord | undefined {

@@ -19,7 +19,9 @@
 //                and lastPurgeNow: the latest "now" of an applied purge, which the leader's next
 //                purge is measured against (purge-clock.ts).
 //
-// A snapshot is exactly the contents of these sub-databases read in one read transaction.
+// A snapshot is exactly the contents of these sub-databases read in one read transaction. The list
+// indexes (links-by-time, links-by-tag: link-index.ts) live in the same environment but are derived
+// from `urls`: they are not in a snapshot and are rebuilt when one is installed.
 
 import { createHash } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';

@@ -36,7 +36,13 @@
 // apply is deterministic. (The log therefore must keep every entry above the *flushed* index.)
 
 import type { RootDatabase } from 'lmdb';
-import { isExpired, type CreateResult, type UrlRecord } from '../domain/records.js';
+import {
+  isExpired,
+  type CreateResult,
+  type ListPage,
+  type ListQuery,
+  type UrlRecord,
+} from '../domain/records.js';
 import {
   decodeCommand,
   type CreateCommand,
@@ -73,6 +79,7 @@ import {
 } from './snapshot/store-snapshot.js';
 import { openRecordsView, type RecordsView } from './records-view.js';
 import { decodeUrlRecord, encodeUrlRecord } from './url-record.js';
+import { LinkIndexes, LIST_INDEX_VERSION, META_LIST_INDEX_VERSION } from './link-index.js';
 import type { VisitStats } from './visit-stats.js';
 import { VisitStore, type VisitsResult } from './visit-store.js';
 
@@ -166,6 +173,8 @@ export class UrlStore {
   private readonly pendingKeys = new Map<string, IdempotencyRecord | null>();
   /** visits and visit-batches: their own overlay, flushed in the same transaction. */
   private readonly visitStore: VisitStore;
+  /** The list indexes (by time, by tag): their own overlay, flushed in the same transaction. */
+  private readonly linkIndexes: LinkIndexes;
 
   private applied: number;
   private count_: number;
@@ -180,6 +189,11 @@ export class UrlStore {
   ) {
     this.tables = openStoreTables(root);
     this.visitStore = new VisitStore(this.tables);
+    this.linkIndexes = new LinkIndexes(root);
+    if (this.tables.meta.get(META_LIST_INDEX_VERSION) !== LIST_INDEX_VERSION) {
+      // A data dir from before the list indexes: index what it holds, once.
+      root.transactionSync(() => this.rebuildListIndexes());
+    }
     this.hashUrl = options.urlHasher ?? sha256Url;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.maxPendingRecords = options.maxPendingRecords ?? 10_000;
@@ -266,6 +280,20 @@ export class UrlStore {
     return this.visitStore.lastBatches(origin).find((m) => m.session === session)?.seq ?? 0;
   }
 
+  /** One page of short URLs, newest first (link-index.ts), as applied here. */
+  list(query: ListQuery): ListPage {
+    return this.linkIndexes.list(query, (code) => this.get(code));
+  }
+
+  /** Inside a write transaction: the list indexes from the flushed `urls` table. */
+  private rebuildListIndexes(): void {
+    const records = (function* (urls: StoreTables['urls']) {
+      for (const { key, value } of urls.getRange()) yield decodeUrlRecord(key, value);
+    })(this.tables.urls);
+    this.linkIndexes.rebuildSync(records);
+    this.tables.meta.putSync(META_LIST_INDEX_VERSION, LIST_INDEX_VERSION);
+  }
+
   /** How many short URLs exist (expired ones until they are purged). */
   count(): number {
     return this.count_;
@@ -347,7 +375,11 @@ export class UrlStore {
     this.pendingExpiry.clear();
     this.pendingKeys.clear();
     this.visitStore.clear();
-    const header = await installSnapshotFile(this.root, path, options);
+    this.linkIndexes.clear();
+    const header = await installSnapshotFile(this.root, path, {
+      ...options,
+      afterLoad: () => this.rebuildListIndexes(),
+    });
     this.applied = this.durableAppliedIndex;
     this.count_ = this.tables.meta.get(META_URL_COUNT) ?? 0;
     this.lastPurgeNow_ = this.tables.meta.get(META_LAST_PURGE_NOW);
@@ -370,7 +402,11 @@ export class UrlStore {
 
   private pendingSize(): number {
     return (
-      this.pendingByCode.size + this.pendingKeys.size + this.pendingExpiry.size + this.visitStore.pendingSize
+      this.pendingByCode.size +
+      this.pendingKeys.size +
+      this.pendingExpiry.size +
+      this.visitStore.pendingSize +
+      this.linkIndexes.pendingSize
     );
   }
 
@@ -404,6 +440,7 @@ export class UrlStore {
     const expiry = [...this.pendingExpiry];
     const keys = [...this.pendingKeys];
     const visits = this.visitStore.takePending();
+    const listed = this.linkIndexes.takePending();
     const count = this.count_;
     const lastPurgeNow = this.lastPurgeNow_;
     try {
@@ -427,6 +464,7 @@ export class UrlStore {
           else t.idempotency.putSync(key, encodeIdempotencyRecord(record));
         }
         this.visitStore.write(visits);
+        this.linkIndexes.write(listed);
         t.meta.putSync(META_URL_COUNT, count);
         if (lastPurgeNow !== undefined) t.meta.putSync(META_LAST_PURGE_NOW, lastPurgeNow);
         t.meta.putSync(META_APPLIED_INDEX, appliedAt);
@@ -443,6 +481,7 @@ export class UrlStore {
     dropUnchanged(this.pendingExpiry, expiry);
     dropUnchanged(this.pendingKeys, keys);
     this.visitStore.written(visits);
+    this.linkIndexes.written(listed);
   }
 
   private applyCommand(command: UrlCommand): ApplyResult {
@@ -507,6 +546,7 @@ export class UrlStore {
       const indexed = isIndexable(record) && (plain || this.plainCodeOf(url, this.urlKey(url)) === undefined);
       this.pendingByCode.set(code, record);
       if (indexed) this.pendingCodeByUrl.set(url, code);
+      this.linkIndexes.add(record);
       if (record.expiresAt !== undefined) this.setExpiry(EXPIRY_KIND_URL, record.expiresAt, code, true);
       this.count_++;
       result = { ...record, created: true };
@@ -548,6 +588,7 @@ export class UrlStore {
       this.pendingCodeByUrl.set(existing.url, null);
     }
     this.pendingByCode.set(code, next);
+    this.linkIndexes.retag(next, existing.tags ?? [], next.tags ?? []);
     if (
       !staysIndexed &&
       isIndexable(next) &&
@@ -603,6 +644,7 @@ export class UrlStore {
       this.pendingCodeByUrl.set(record.url, null);
     }
     this.pendingByCode.set(record.code, null);
+    this.linkIndexes.remove(record);
     if (record.expiresAt !== undefined) this.setExpiry(EXPIRY_KIND_URL, record.expiresAt, record.code, false);
     this.visitStore.drop(record.code);
     this.count_--;

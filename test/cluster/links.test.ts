@@ -106,6 +106,51 @@ describe('edit', () => {
   });
 });
 
+describe('list', () => {
+  it('a follower serves the list from its own copy: newest first, pages by cursor, filters, edits seen', async () => {
+    const lead = await leader();
+    const tag = `l${run}`.slice(0, 32);
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await request(
+        `${lead.url}/shorten`,
+        json('POST', { url: `https://example.com/${run}/list/${i}`, tags: [tag] }),
+      );
+      expect(res.status).toBe(201);
+      made.push(res.body.code as string);
+    }
+    await replicated(lead);
+    const [follower] = followers(lead);
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `tag=${tag}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await request(`${follower!.url}/api/urls?${query}`);
+      expect(res.status).toBe(200);
+      pages.push((res.body.items as Array<{ code: string }>).map((i) => i.code));
+      cursor = res.body.nextCursor as string | null;
+    } while (cursor !== null && pages.length < 10);
+    expect(pages.flat()).toEqual([...made].reverse());
+    expect(pages[0]).toHaveLength(2);
+
+    const search = await request(`${follower!.url}/api/urls?q=${run}/list/3`);
+    expect((search.body.items as Array<{ code: string }>).map((i) => i.code)).toEqual([made[3]]);
+
+    // An edit that drops the tag leaves the tag's list on every node.
+    await request(`${lead.url}/api/urls/${made[0]}`, json('PATCH', { tags: [] }));
+    await replicated(lead);
+    for (const node of tc.cluster.nodes) {
+      const res = await request(`${node.url}/api/urls?tag=${tag}&limit=10`);
+      expect((res.body.items as Array<{ code: string }>).map((i) => i.code)).toEqual(
+        [...made.slice(1)].reverse(),
+      );
+    }
+    const bad = await request(`${follower!.url}/api/urls?cursor=AA`);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: 'invalid_cursor' });
+  });
+});
+
 /** GETs /code on `node` until it answers 410; returns how many redirects it served before. */
 async function visitUntilGone(node: NodeProcess, code: string, cap: number): Promise<number> {
   let served = 0;

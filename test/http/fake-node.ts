@@ -9,6 +9,8 @@ import {
   isExpired,
   type CreateRequest,
   type CreateResult,
+  type ListPage,
+  type ListQuery,
   type UpdateCommandInput,
   type UpdateOutcome,
   type UrlRecord,
@@ -16,6 +18,7 @@ import {
 import { newCode } from '../../src/shortener/code-generator.js';
 import type { VisitBatchOutcome, VisitsApi, VisitSummary } from '../../src/http/visits-api.js';
 import type { VisitsCommand } from '../../src/shortener/commands.js';
+import { positionOf } from '../../src/shortener/link-index.js';
 
 export class FakeNode implements NodeApi, VisitsApi {
   readonly byCode = new Map<string, UrlRecord>();
@@ -111,6 +114,20 @@ export class FakeNode implements NodeApi, VisitsApi {
     else if (input.maxVisits !== undefined) next.maxVisits = input.maxVisits;
     this.byCode.set(next.code, next);
     return { record: next };
+  }
+
+  /** The store's order (its tests cover the index); every record is read, which a fake may do. */
+  listShortUrls(query: ListQuery): ListPage {
+    const q = query.q?.toLowerCase();
+    const all = [...this.byCode.values()]
+      .map((r) => ({ r, at: positionOf(r.createdAt, r.code) }))
+      .filter(({ at }) => query.cursor === undefined || Buffer.compare(at, query.cursor) > 0)
+      .filter(({ r }) => query.tag === undefined || (r.tags ?? []).includes(query.tag))
+      .filter(({ r }) => q === undefined || `${r.code} ${r.url}`.toLowerCase().includes(q))
+      .sort((a, b) => Buffer.compare(a.at, b.at));
+    const page = all.slice(0, query.limit);
+    const more = all.length > query.limit;
+    return { records: page.map((p) => p.r), ...(more ? { next: page[page.length - 1]!.at } : {}) };
   }
 
   lookup(code: string): UrlRecord | undefined {

@@ -326,6 +326,29 @@ describe('real answers conform to the document', () => {
     expect(await conforms('/api/urls/{code}', patch('abc', { tags: ['x'] }))).toBe(409);
   });
 
+  it('GET /api/urls: pages with a cursor, filters, 400 for a bad cursor or limit', async () => {
+    h = await startApp();
+    h.node.seed({ code: 'a1', url: 'https://example.com/a', createdAt: 1, tags: ['t'] });
+    h.node.seed({ code: 'b2', url: 'https://example.com/b', createdAt: 2 });
+    const first = await fetch(`${h.baseUrl}/api/urls?limit=1`);
+    const body = (await first.json()) as { items: Array<{ code: string }>; nextCursor: string | null };
+    expect(body.items.map((i) => i.code)).toEqual(['b2']);
+    expect(body.nextCursor).toEqual(expect.any(String));
+    expect(await conforms('/api/urls', { path: '/api/urls?limit=1' })).toBe(200);
+    expect(await conforms('/api/urls', { path: `/api/urls?cursor=${body.nextCursor}&tag=T&q=exa` })).toBe(
+      200,
+    );
+    expect(await conforms('/api/urls', { path: '/api/urls?cursor=not*base64' })).toBe(400);
+    expect(await conforms('/api/urls', { path: '/api/urls?cursor=AA' })).toBe(400);
+    expect(await conforms('/api/urls', { path: '/api/urls?limit=0' })).toBe(400);
+    expect(await conforms('/api/urls', { path: '/api/urls?limit=1001' })).toBe(400);
+    expect(await conforms('/api/urls', { path: '/api/urls?tag=a%20b' })).toBe(400);
+    const rest = await fetch(`${h.baseUrl}/api/urls?cursor=${body.nextCursor}`);
+    expect(((await rest.json()) as { items: Array<{ code: string }> }).items.map((i) => i.code)).toEqual([
+      'a1',
+    ]);
+  });
+
   it('cluster, health, web page and preflight', async () => {
     h = await startApp();
     expect(await conforms('/cluster/status')).toBe(200);

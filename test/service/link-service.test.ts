@@ -34,7 +34,7 @@ function scripted(answers: Array<(cmd: UrlCommand) => ApplyResult | Error>) {
   let n = 0;
   const links = new LinkService(
     runtime,
-    { get: (code) => records.get(code) },
+    { get: (code) => records.get(code), list: () => ({ records: [...records.values()] }) },
     { readTimeoutMs: 1_000, newCode: () => `code${++n}00` },
   );
   return { links, proposed, records };

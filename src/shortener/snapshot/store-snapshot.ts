@@ -121,7 +121,11 @@ export function verifySnapshotFileSync(path: string): SnapshotHeader {
 export async function installSnapshotFile(
   root: RootDatabase,
   path: string,
-  options: { appliedIndex?: number } = {},
+  options: {
+    appliedIndex?: number;
+    /** Runs inside the install transaction once the tables are loaded (derived data is rebuilt here). */
+    afterLoad?: () => void;
+  } = {},
 ): Promise<SnapshotHeader> {
   const header = verifySnapshotFileSync(path);
   const tables = rawTables(root);
@@ -141,6 +145,7 @@ export async function installSnapshotFile(
     if (options.appliedIndex !== undefined) {
       openStoreTables(root).meta.putSync(META_APPLIED_INDEX, options.appliedIndex);
     }
+    options.afterLoad?.();
   });
   return header;
 }
