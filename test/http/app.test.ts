@@ -16,7 +16,7 @@ describe('unknown routes', () => {
   it.each([
     ['GET', '/a/b'],
     ['GET', '/a/b/c'],
-    ['POST', '/api/urls'],
+    ['POST', '/api/links'],
     ['DELETE', '/cluster/members'],
   ])('%s %s → 404 JSON', async (method, path) => {
     h = await startApp();
