@@ -347,6 +347,10 @@ describe('real answers conform to the document', () => {
     expect(((await rest.json()) as { items: Array<{ code: string }> }).items.map((i) => i.code)).toEqual([
       'a1',
     ]);
+    await h.close();
+    h = await startApp({ apiKey: 'k' });
+    expect(await conforms('/api/urls')).toBe(401);
+    expect(await conforms('/api/urls', { headers: { 'x-api-key': 'k' } })).toBe(200);
   });
 
   it('cluster, health, web page and preflight', async () => {
