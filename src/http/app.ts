@@ -17,6 +17,7 @@ import { redirectAnswerer, registerCodeRoutes } from './routes/codes.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerBulkRoute } from './routes/bulk.js';
 import { registerExportRoute } from './routes/export.js';
+import { registerImportRoute } from './routes/import.js';
 import { registerQrRoute } from './routes/qr.js';
 import { registerSeedRoute } from './routes/seed.js';
 import { registerShortenRoutes, shortenHandler } from './routes/shorten.js';
@@ -187,6 +188,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   }
   registerShortenRoutes(app, { shorten, maxBodyBytes, access: writeAccess });
   registerBulkRoute(app, { node, shorten, access: writeAccess, logger });
+  registerImportRoute(app, { node, shorten, access: writeAccess, logger });
   registerQrRoute(app, { node, shortUrlOf });
   // Reading every link at once (export, the list) is the API key's, like writes, when one is set.
   const readAllAccess: RequestHandler = (req, _res, next) => next(apiKeyError(req, options.apiKey));

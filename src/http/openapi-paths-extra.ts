@@ -146,7 +146,64 @@ const exportOperation = (operationId: string, summary: string): Json => ({
   responses: exportResponses,
 });
 
+const importReport: Json = {
+  type: 'object',
+  required: ['format', 'lines', 'imported', 'alreadyPresent', 'skipped', 'reasons', 'skippedLines'],
+  properties: {
+    format: { enum: ['jsonl', 'csv'] },
+    lines: { type: 'integer', description: 'Lines read (the CSV header row included).' },
+    imported: { type: 'integer', description: 'Links created.' },
+    alreadyPresent: { type: 'integer', description: 'Links the cluster already had (a re-run).' },
+    skipped: { type: 'integer' },
+    reasons: {
+      type: 'object',
+      additionalProperties: { type: 'integer' },
+      description: 'Skipped lines by error code.',
+    },
+    skippedLines: {
+      type: 'array',
+      maxItems: 100,
+      description: 'The first skipped lines and why.',
+      items: {
+        type: 'object',
+        required: ['line', 'error', 'message'],
+        properties: {
+          line: { type: 'integer' },
+          code: { type: 'string' },
+          error: { type: 'string' },
+          message: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
 export const extraPaths: Record<string, Json> = {
+  '/api/import': {
+    post: {
+      operationId: 'importLinks',
+      tags: ['urls'],
+      summary: 'Import links in the export formats, streamed; idempotent on re-run (leader only).',
+      description:
+        'Each link keeps its code (as an alias), target, expiry, tags and visit limit; createdAt is the import’s. ' +
+        'A code already holding the same URL counts as present; anything else refused is skipped with its reason.',
+      security: writeSecurity,
+      parameters: [{ name: 'format', in: 'query', schema: { enum: ['jsonl', 'csv'] } }],
+      requestBody: {
+        required: true,
+        content: {
+          'application/x-ndjson': { schema: { type: 'string' } },
+          'text/csv': { schema: { type: 'string' } },
+        },
+      },
+      responses: {
+        '200': { description: 'The report.', content: json(importReport) },
+        '400': errorWith('A bad format or CSV header; nothing imported.', 'invalid_format', 'invalid_csv'),
+        '415': ref('responses', 'UnsupportedMediaType'),
+        ...writeFailures,
+      },
+    },
+  },
   '/api/export': {
     get: exportOperation(
       'exportLinks',

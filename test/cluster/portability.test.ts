@@ -156,3 +156,35 @@ describe('export on a cluster', () => {
     expect(codes.map((c) => exported.get(c))).toEqual(urls);
   });
 });
+
+describe('import on a cluster', () => {
+  it('imported links resolve on every node; a re-run of the same file imports nothing', async () => {
+    const { leader, followers } = await leaderAndFollowers();
+    const links = Array.from({ length: 100 }, (_, i) => ({
+      code: `imp${i}x`,
+      url: `https://example.com/imported/${i}`,
+    }));
+    const body = links.map((l) => JSON.stringify(l)).join('\n');
+    const first = await request(`${leader}/api/import`, {
+      method: 'POST',
+      body,
+      contentType: 'application/x-ndjson',
+      timeoutMs: 30_000,
+    });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ lines: 100, imported: 100, skipped: 0 });
+    const { commitIndex } = await tc.cluster.waitForLeader(15_000);
+    await waitApplied(tc.cluster.nodes, commitIndex);
+    for (const base of followers) {
+      const answers = await mapLimit(links, 16, (l) => resolveCode(base, l.code));
+      expect(answers.map((a) => a.location)).toEqual(links.map((l) => l.url));
+    }
+    const again = await request(`${leader}/api/import`, {
+      method: 'POST',
+      body,
+      contentType: 'application/x-ndjson',
+      timeoutMs: 30_000,
+    });
+    expect(again.body).toMatchObject({ imported: 0, alreadyPresent: 100, skipped: 0 });
+  });
+});

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { BULK_MAX_ITEMS } from '../../src/http/routes/bulk.js';
 import { NotLeaderError } from '../../src/domain/errors.js';
-import { json, PUBLIC_URL, appsClosedAfterEach, type Harness } from './harness.js';
+import { json, PUBLIC_URL, appsClosedAfterEach, becomeFollower, type Harness } from './harness.js';
 
 const app = appsClosedAfterEach();
 
@@ -98,13 +98,7 @@ describe('POST /api/urls/bulk', () => {
   it('the write guard and a follower refuse the whole request', async () => {
     const h = await app({ apiKey: 'k' });
     expect((await bulk(h, ['https://example.com/'])).status).toBe(401);
-    const leaderView = h.node.status();
-    h.node.status = () => ({
-      ...leaderView,
-      role: 'follower',
-      leaderId: 2,
-      leaderUrl: 'http://127.0.0.1:8082',
-    });
+    becomeFollower(h.node, 2, 'http://127.0.0.1:8082');
     const res = await bulk(h, ['https://example.com/'], { 'x-api-key': 'k' });
     expect(res.status).toBe(409);
     expect(await json(res)).toMatchObject({ error: 'not_leader', leaderUrl: 'http://127.0.0.1:8082' });

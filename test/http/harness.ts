@@ -60,3 +60,9 @@ export function appsClosedAfterEach(): (options?: Parameters<typeof startApp>[0]
     return h;
   };
 }
+
+/** The node's status says it follows `leaderId` from now on (its other calls are unchanged). */
+export function becomeFollower(node: FakeNode, leaderId: number, leaderUrl: string): void {
+  const leaderView = node.status();
+  node.status = () => ({ ...leaderView, role: 'follower', leaderId, leaderUrl });
+}

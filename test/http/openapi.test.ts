@@ -253,6 +253,23 @@ describe('real answers conform to the document', () => {
     expect(await conforms('/api/export', { path: '/api/export?format=xml' })).toBe(400);
   });
 
+  it('POST /api/import: 200 report, 400, 415', async () => {
+    h = await startApp();
+    const lines = (body: string, type: string) => ({
+      method: 'POST',
+      body,
+      headers: { 'content-type': type },
+    });
+    expect(
+      await conforms(
+        '/api/import',
+        lines('{"code":"abc","url":"https://example.com/"}\n{bad', 'application/x-ndjson'),
+      ),
+    ).toBe(200);
+    expect(await conforms('/api/import', lines('code\r\nabc\r\n', 'text/csv'))).toBe(400);
+    expect(await conforms('/api/import', lines('<x/>', 'application/xml'))).toBe(415);
+  });
+
   it('POST /shorten without the API key: 401', async () => {
     h = await startApp({ apiKey: 'k' });
     expect(await conforms('/shorten', jsonBody({ url: 'https://example.com/' }))).toBe(401);

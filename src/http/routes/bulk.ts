@@ -25,7 +25,7 @@ export const BULK_MAX_ITEMS = 1_000;
 /** Room for BULK_MAX_ITEMS items of about a kilobyte each. */
 export const BULK_MAX_BODY_BYTES = 1024 * 1024;
 /** Creates in flight at once: enough to fill the leader's batches, few enough to stay fair. */
-const CONCURRENCY = 32;
+export const CREATE_CONCURRENCY = 32;
 
 export type BulkResult = { index: number; status: number } & Record<string, unknown>;
 
@@ -62,12 +62,15 @@ function asShortenRequest(item: unknown): { body: unknown; headers: IncomingHttp
   return { body, headers: { 'idempotency-key': idempotencyKey } };
 }
 
-export function bulkCreator(deps: {
+export interface CreateDeps {
   node: Pick<NodeApi, 'status'>;
   shorten: Shorten;
   logger: Logger;
-}): (body: unknown) => Promise<BulkResult[]> {
-  const createOne = async (item: unknown, index: number): Promise<BulkResult> => {
+}
+
+/** One item as its own POST /shorten: its answer, or its refusal, never a throw. */
+export function itemCreator(deps: CreateDeps): (item: unknown, index: number) => Promise<BulkResult> {
+  return async (item, index) => {
     try {
       const request = asShortenRequest(item);
       const answer = await deps.shorten(request.body, request.headers);
@@ -78,27 +81,41 @@ export function bulkCreator(deps: {
       return { index, status: refused.status, ...refused.body };
     }
   };
+}
+
+/** Refuses a whole request off the leader (409 with leaderUrl, or 503): it never half-answers. */
+export function requireLeader(node: Pick<NodeApi, 'status'>): void {
+  const status = node.status();
+  if (status.role !== 'leader') throw new NotLeaderError(status.leaderId, status.leaderUrl);
+}
+
+/** Runs `task` over items, CREATE_CONCURRENCY at a time; results in the items' order. */
+export async function inWindows<T, R>(
+  items: readonly T[],
+  task: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, items.length) }, worker));
+  return results;
+}
+
+export function bulkCreator(deps: CreateDeps): (body: unknown) => Promise<BulkResult[]> {
+  const createOne = itemCreator(deps);
   return async (body) => {
     const items = bulkItems(body);
-    const status = deps.node.status();
-    if (status.role !== 'leader') throw new NotLeaderError(status.leaderId, status.leaderUrl);
-    const results: BulkResult[] = new Array<BulkResult>(items.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await createOne(items[index], index);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-    return results;
+    requireLeader(deps.node);
+    return inWindows(items, createOne);
   };
 }
 
-export function registerBulkRoute(
-  app: Express,
-  deps: { node: Pick<NodeApi, 'status'>; shorten: Shorten; access: RequestHandler; logger: Logger },
-): void {
+export function registerBulkRoute(app: Express, deps: CreateDeps & { access: RequestHandler }): void {
   const create = bulkCreator(deps);
   // POST only: GET and DELETE /api/urls/bulk stay those of a code (an alias may be "bulk").
   app.post('/api/urls/bulk', deps.access, parseBody(['json'], BULK_MAX_BODY_BYTES), async (req, res) => {
