@@ -101,3 +101,44 @@ describe('VisitFlusher', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('VisitFlusher.unapplied (the visit limit)', () => {
+  it('counts visits until the local store applied their batch: waiting, in flight, delivered elsewhere', async () => {
+    const counter = new VisitCounter();
+    let appliedSeq = 0;
+    // Each delivery waits until the test releases it; `called` resolves when the next one starts.
+    const releases: Array<() => void> = [];
+    let called: () => void = () => {};
+    const nextDelivery = () => new Promise<void>((resolve) => (called = resolve));
+    const flusher = new VisitFlusher({
+      counter,
+      origin: 4,
+      session: 99,
+      appliedSeq: (session) => (session === 99 ? appliedSeq : 0),
+      deliver: () =>
+        new Promise<void>((resolve) => {
+          releases.push(resolve);
+          called();
+        }),
+    });
+    for (let i = 0; i < 3; i++) counter.record('a', 7);
+    expect(flusher.unapplied('a', 7)).toBe(3); // still in the counter
+    const first = nextDelivery();
+    const round = flusher.flush();
+    await first;
+    counter.record('a', 7);
+    expect(flusher.unapplied('a', 7)).toBe(4); // 3 in the batch being delivered, 1 waiting
+    const second = nextDelivery();
+    releases[0]!(); // batch 1 applied on the leader; the round goes on with batch 2
+    await second;
+    expect(flusher.unapplied('a', 7)).toBe(4); // batch 1 not applied here yet, batch 2 in flight
+    releases[1]!();
+    await round;
+    expect(flusher.unapplied('a', 7)).toBe(4);
+    appliedSeq = 1;
+    expect(flusher.unapplied('a', 7)).toBe(1); // the store's total holds batch 1 now
+    appliedSeq = 2;
+    expect(flusher.unapplied('a', 7)).toBe(0);
+    expect(flusher.unapplied('b', 7)).toBe(0);
+  });
+});
