@@ -39,6 +39,8 @@ describe('POST /api/import', () => {
       const again = await json(await importBody(target, exported, type));
       expect(again).toMatchObject({ imported: 0, alreadyPresent: 2, skipped: 0 });
       expect(target.node.byCode.size).toBe(2);
+      // Found on the leader before anything was proposed: the re-run made no create at all.
+      expect(target.node.createCalls).toHaveLength(2);
     },
   );
 

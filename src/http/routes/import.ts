@@ -5,7 +5,8 @@
 //
 // A link keeps its code (as an alias), target, expiry, tags and visit limit; createdAt becomes the
 // import's instant (the leader decides every create's time). Idempotent: a re-run finds each code
-// already holding the same URL and counts it as present, not as an error. The answer is a report:
+// already holding the same URL (looked up on the leader before anything is proposed) and counts it
+// as present, not as an error. The answer is a report:
 // how many lines, imported, already present, skipped by reason, and the first MAX_REPORTED skipped
 // lines with why (expired, a code taken by another URL, bad input, …).
 //
@@ -167,6 +168,12 @@ export function registerImportRoute(
       if (parsed === undefined) continue;
       if ('error' in parsed) {
         skip(line, parsed.error, parsed.message);
+        continue;
+      }
+      // A re-run's links are found here, without a Raft round; a miss is proposed and apply decides.
+      const { alias, url } = parsed.item;
+      if (typeof alias === 'string' && holdsSameUrl(alias, url)) {
+        report.alreadyPresent++;
         continue;
       }
       batch.push({ line, item: parsed.item });
