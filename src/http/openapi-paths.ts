@@ -184,7 +184,7 @@ export const paths: Record<string, Json> = {
       security: writeSecurity,
       summary: 'The short URLs, newest first, a page at a time (any node, from its own copy).',
       description:
-        'Cursor pagination over an index by creation time: a page never shifts under concurrent writes. A search (q) reads at most 10,000 index entries per page, so a page may hold fewer than limit links and still a nextCursor; the list ends when nextCursor is null.',
+        'Cursor pagination over an index by creation time: a page never shifts under concurrent writes. A search (q) reads at most 2,000 index entries per page, so a page may hold fewer than limit links and still a nextCursor; the list ends when nextCursor is null.',
       parameters: [
         {
           name: 'limit',

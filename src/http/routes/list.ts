@@ -8,7 +8,7 @@
 //   q       only links whose code or URL contains this text (case-insensitive, 1..200 characters)
 //
 // A search reads at most SCAN_LIMIT index entries per page, so a rare match costs bounded work per
-// request: a page may then hold fewer than `limit` links (even none) and still a nextCursor. The
+// request (the page is read synchronously, and redirects on this node wait meanwhile): a page may then hold fewer than `limit` links (even none) and still a nextCursor. The
 // answer ends when nextCursor is null.
 import type { Express, RequestHandler } from 'express';
 import { methodNotAllowed } from '../error-middleware.js';
@@ -20,7 +20,7 @@ import { isValidTag } from '../../shortener/link-tags.js';
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 1000;
-export const SCAN_LIMIT = 10_000;
+export const SCAN_LIMIT = 2_000;
 const MAX_QUERY_LENGTH = 200;
 /** A cursor is a position: 8 bytes of time and a code of at most 255 bytes, base64url. */
 const MAX_CURSOR_LENGTH = 400;
