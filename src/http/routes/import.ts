@@ -14,6 +14,7 @@
 import { createInterface } from 'node:readline';
 import type { Express, RequestHandler } from 'express';
 import { HttpError } from '../errors.js';
+import { spoolBody } from '../spool-body.js';
 import { parseInstant } from '../parse-instant.js';
 import type { NodeApi } from '../node-api.js';
 import { queryOf } from '../query-forwarding.js';
@@ -22,6 +23,8 @@ import { validateLongUrl } from '../../shortener/validate-url.js';
 import { inWindows, itemCreator, requireLeader, type BulkResult, type CreateDeps } from './bulk.js';
 
 const IMPORT_BATCH = 256;
+/** The largest file taken: some 10 million links of an export. */
+export const IMPORT_MAX_BYTES = 1024 * 1024 * 1024;
 const MAX_REPORTED = 100;
 /** A line longer than this is no link this node could have exported. */
 const MAX_LINE_CHARS = 16 * 1024;
@@ -157,30 +160,40 @@ export function registerImportRoute(
       results.forEach((result, i) => tally(batch[i]!.line, batch[i]!.item, result));
       batch = [];
     };
-    const lines = createInterface({ input: req, crlfDelay: Infinity });
-    for await (const text of lines) {
-      const line = ++report.lines;
-      if (text.length > MAX_LINE_CHARS) {
-        skip(line, 'line_too_long', `a line is at most ${MAX_LINE_CHARS} characters`);
-        continue;
-      }
-      const parsed = parse(line === 1 ? text.replace(/^\uFEFF/, '') : text);
-      if (parsed === undefined) continue;
-      if ('error' in parsed) {
-        skip(line, parsed.error, parsed.message);
-        continue;
-      }
-      // A re-run's links are found here, without a Raft round; a miss is proposed and apply decides.
-      const { alias, url } = parsed.item;
-      if (typeof alias === 'string' && holdsSameUrl(alias, url)) {
-        report.alreadyPresent++;
-        continue;
-      }
-      batch.push({ line, item: parsed.item });
-      if (batch.length >= IMPORT_BATCH) await runBatch();
+    // Received whole first: the creates may take longer than the node gives a client to send a
+    // request (--request-timeout-ms), and the client is not kept waiting on Raft while it uploads.
+    const body = await spoolBody(req, IMPORT_MAX_BYTES);
+    try {
+      await readLines(createInterface({ input: body.open(), crlfDelay: Infinity }));
+    } finally {
+      await body.dispose();
     }
-    if (batch.length > 0) await runBatch();
     res.json(report);
+
+    async function readLines(lines: AsyncIterable<string>): Promise<void> {
+      for await (const text of lines) {
+        const line = ++report.lines;
+        if (text.length > MAX_LINE_CHARS) {
+          skip(line, 'line_too_long', `a line is at most ${MAX_LINE_CHARS} characters`);
+          continue;
+        }
+        const parsed = parse(line === 1 ? text.replace(/^\uFEFF/, '') : text);
+        if (parsed === undefined) continue;
+        if ('error' in parsed) {
+          skip(line, parsed.error, parsed.message);
+          continue;
+        }
+        // A re-run's links are found here, without a Raft round; a miss is proposed and apply decides.
+        const { alias, url } = parsed.item;
+        if (typeof alias === 'string' && holdsSameUrl(alias, url)) {
+          report.alreadyPresent++;
+          continue;
+        }
+        batch.push({ line, item: parsed.item });
+        if (batch.length >= IMPORT_BATCH) await runBatch();
+      }
+      if (batch.length > 0) await runBatch();
+    }
   };
   app.post('/api/import', deps.access, handler);
 }
