@@ -17,7 +17,6 @@ import { JoinRefusedError } from '../src/node/join-client.js';
 import { StartRefusedError } from '../src/node/start-mode.js';
 import { DEFAULT_SNAPSHOT_LIMITS } from '../src/node/transport/snapshot-receiver.js';
 import { startNode } from '../src/server.js';
-import { isLmdbDiskFull } from '../src/shortener/lmdb-disk-full.js';
 import { DEPLOY_FLAGS, DEPLOY_USAGE, deployConfig } from './deploy-flags.js';
 
 /** sysexits' EX_CONFIG: the node was told to do something unsafe with its data dir or id. */
@@ -293,20 +292,12 @@ const logger = createLogger(nodeId);
 // it), so a failed fsync of the state machine would end the process with Node's bare stack and
 // exit 1 before the node's own fatal path runs. Whatever was left unhandled, this process is in a
 // state nobody planned for: say so in the log and stop as a fatal failure.
-// The one exception is a full disk: the URL store waits that out and retries the same commit (it
-// sees the same failure through its own await), so lmdb-js's leftover copies of it are not news.
 process.on('unhandledRejection', (err) => {
-  void isLmdbDiskFull(err).then((diskFull) => {
-    if (diskFull) {
-      logger.warn({ err }, 'an LMDB commit found the disk full; the store retries it');
-      return;
-    }
-    logger.fatal(
-      { err },
-      'a failure nobody handled (e.g. a failed LMDB commit); this node cannot continue safely and exits',
-    );
-    process.exit(EXIT_FATAL);
-  });
+  logger.fatal(
+    { err },
+    'a failure nobody handled (e.g. a failed LMDB commit); this node cannot continue safely and exits',
+  );
+  process.exit(EXIT_FATAL);
 });
 
 // Set by the test runner (vitest.config.ts): a node outlives its launcher otherwise (it runs in

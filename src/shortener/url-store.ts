@@ -35,7 +35,6 @@
 // flushed applied index and re-applies the entries after it, which yields the same state because
 // apply is deterministic. (The log therefore must keep every entry above the *flushed* index.)
 
-import { isLmdbDiskFull } from './lmdb-disk-full.js';
 import type { RootDatabase } from 'lmdb';
 import {
   isExpired,
@@ -183,8 +182,6 @@ export class UrlStore {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private flushError: unknown;
-  /** Flushes in a row that found the disk full (0 once one succeeds). */
-  private diskFullRetries = 0;
 
   constructor(
     private readonly root: RootDatabase,
@@ -398,9 +395,8 @@ export class UrlStore {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     }
-    // Flushes run one after another, so the applied index on disk only moves forward. Each reports
-    // its own failure only: a flush that found the disk full does not fail the retries after it.
-    this.flushing = this.flushing.catch(() => {}).then(() => this.writePending());
+    // Flushes run one after another, so the applied index on disk only moves forward.
+    this.flushing = this.flushing.then(() => this.writePending());
     return this.flushing;
   }
 
@@ -414,20 +410,7 @@ export class UrlStore {
     );
   }
 
-  /** After a flush found the disk full: the next try, backing off up to a second. */
-  private scheduleFlushRetry(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    const delay = Math.min(1_000, this.flushIntervalMs * 2 ** Math.min(this.diskFullRetries, 10));
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      void this.flush().catch(() => {});
-    }, delay);
-    this.flushTimer.unref();
-  }
-
   private scheduleFlush(): void {
-    // While the disk is full the retry timer paces flushes: applies must not start one each.
-    if (this.diskFullRetries > 0 && this.flushTimer) return;
     if (this.pendingSize() >= this.maxPendingRecords) {
       void this.flush().catch(() => {});
       return;
@@ -487,19 +470,9 @@ export class UrlStore {
         t.meta.putSync(META_APPLIED_INDEX, appliedAt);
       });
     } catch (err) {
-      if (!(await isLmdbDiskFull(err))) {
-        this.flushError = err;
-        throw err;
-      }
-      // A full disk is waited out, as the log does: everything stays pending in memory (only
-      // entries already committed are applied meanwhile, and proposals are refused while the log
-      // cannot grow), and the same write is tried again until space returns.
-      this.pendingIndexRemovals = removals.concat(this.pendingIndexRemovals);
-      this.diskFullRetries++;
-      this.scheduleFlushRetry();
+      this.flushError = err;
       throw err;
     }
-    this.diskFullRetries = 0;
     // Now readable from LMDB: drop from memory what has not changed since the snapshot.
     dropUnchanged(this.pendingByCode, records);
     dropUnchanged(this.pendingCodeByUrl, codesByUrl);
