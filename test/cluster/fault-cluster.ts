@@ -14,6 +14,7 @@ import {
   printLogTails,
   removeDir,
   tempDataRoot,
+  waitFor,
   type TestCluster,
 } from './helpers.js';
 import type { Ack } from './write-load.js';
@@ -128,6 +129,37 @@ export async function startFaultCluster(
 }
 
 /** Every acknowledged write resolves to its URL on every node. */
+/**
+ * Resolves once no node's disk has seen a write or sync for `quietMs` (polled): what the nodes
+ * applied is then flushed to LMDB, not waiting on a timer.
+ */
+export async function waitForIdleDisks(c: FaultCluster, quietMs = 1_000, timeoutMs = 60_000): Promise<void> {
+  const activity = async (id: number) => {
+    const st = await c.fs(id).stats();
+    return st.writes + st.fsyncs + st.fsyncdirs + st.dsyncWrites;
+  };
+  const ids = [1, 2, 3];
+  const last = new Map<number, { count: number; since: number }>();
+  await waitFor(
+    `every node's disk to be idle for ${quietMs} ms`,
+    async () => {
+      const now = Date.now();
+      let quiet = true;
+      for (const id of ids) {
+        const count = await activity(id);
+        const seen = last.get(id);
+        if (seen === undefined || seen.count !== count) {
+          last.set(id, { count, since: now });
+          quiet = false;
+        } else if (now - seen.since < quietMs) quiet = false;
+      }
+      return quiet ? true : undefined;
+    },
+    timeoutMs,
+    100,
+  );
+}
+
 export function expectAllPresent(c: FaultCluster, acks: Ack[]): Promise<void> {
   return expectEveryAckOnEveryNode(c.cluster.nodes, acks);
 }
