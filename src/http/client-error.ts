@@ -102,5 +102,8 @@ function endWith(socket: Duplex, answer: ClientErrorAnswer): void {
   const linger = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
   socket.once('close', () => clearTimeout(linger));
   socket.once('finish', () => socket.destroy());
+  // The client may reset the connection before the answer is written (ECONNRESET on the write):
+  // it left. Unhandled, that 'error' would end the process.
+  socket.on('error', () => socket.destroy());
   socket.end(responseBytes(answer));
 }
