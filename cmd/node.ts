@@ -16,13 +16,13 @@ import { DEFAULT_COMPACTION, DEFAULT_TIMING } from '../src/node/runtime.js';
 import { JoinRefusedError } from '../src/node/join-client.js';
 import { StartRefusedError } from '../src/node/start-mode.js';
 import { DEFAULT_SNAPSHOT_LIMITS } from '../src/node/transport/snapshot-receiver.js';
+import { exitFatal } from '../src/node/fatal-exit.js';
 import { startNode } from '../src/server.js';
 import { DEPLOY_FLAGS, DEPLOY_USAGE, deployConfig } from './deploy-flags.js';
 
 /** sysexits' EX_CONFIG: the node was told to do something unsafe with its data dir or id. */
 const EXIT_REFUSED = 78;
 /** sysexits' EX_SOFTWARE, as the node's own fatal path (a failed Raft loop) exits. */
-const EXIT_FATAL = 70;
 const isRefusal = (err: unknown) => err instanceof StartRefusedError || err instanceof JoinRefusedError;
 
 const USAGE = `usage: node dist/cmd/node.js --id N --http HOST:PORT --raft HOST:PORT --data DIR [--join URL]
@@ -297,7 +297,7 @@ process.on('unhandledRejection', (err) => {
     { err },
     'a failure nobody handled (e.g. a failed LMDB commit); this node cannot continue safely and exits',
   );
-  process.exit(EXIT_FATAL);
+  exitFatal();
 });
 
 // Set by the test runner (vitest.config.ts): a node outlives its launcher otherwise (it runs in

@@ -1,4 +1,5 @@
 // Wires one node: storage + Raft runtime + URL store + gRPC transport + HTTP API.
+import { exitFatal } from './node/fatal-exit.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -325,8 +326,7 @@ async function startLockedNode(config: NodeConfig): Promise<RunningNode> {
     onFatal: (err) => {
       fatal = true;
       log.fatal({ err }, 'the Raft loop failed; this node cannot continue safely and exits');
-      // Exit without flushing anything else: what is on disk is consistent, the rest is not.
-      process.exit(70);
+      exitFatal();
     },
   });
   const diskSpace = new DiskSpaceMonitor({
